@@ -1,0 +1,218 @@
+import type { Database, SqlValue, Statement } from 'sql.js';
+import type { Resolution, RunningPatch, TaskResult, TaskRow } from './taskTypes';
+
+/**
+ * The journal's record types and how each one changes the in-memory database. Replay must be
+ * deterministic and idempotent: every process applies the same records in log order and reaches
+ * the same rows, and a record read twice (after a log rotation) changes nothing the second time.
+ * So every record carries its own timestamps, and transitions are guarded by the row's status.
+ */
+
+export const RECORD_VERSION = 1;
+
+interface RecordBase {
+  v: number;
+  /** owner_id of the writer. */
+  by: string;
+}
+
+export type JournalRecord =
+  | (RecordBase & { op: 'start'; row: TaskRow })
+  | (RecordBase & { op: 'update'; id: string; set: RunningPatch })
+  | (RecordBase & { op: 'heartbeat'; ids: string[]; at: number })
+  | (RecordBase & { op: 'finish'; id: string; set: FinishFields; row?: TaskRow })
+  | (RecordBase & { op: 'interrupt'; ids: string[]; at: number; reason: string | null })
+  | (RecordBase & { op: 'resolve'; id: string; at: number; how: Resolution })
+  | (RecordBase & { op: 'prune'; ids: string[] });
+
+export type FinishFields = RunningPatch & Required<Pick<TaskResult, 'status' | 'finished_at'>> & Pick<TaskResult, 'exit_code' | 'signal' | 'error'>;
+
+export const COLUMNS = [
+  'id', 'name', 'agent', 'command', 'args', 'cwd', 'workspace', 'prompt', 'format', 'status',
+  'started_at', 'finished_at', 'exit_code', 'signal', 'error', 'session_id', 'input_tokens',
+  'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'cost_usd', 'output_bytes',
+  'log_path', 'owner_id', 'owner_pid', 'owner_started_at', 'owner_host', 'child_pid',
+  'child_started_at', 'heartbeat_at', 'resolved_at', 'resolution', 'parent_id',
+] as const satisfies readonly (keyof TaskRow)[];
+
+const PATCH_COLUMNS = [
+  'child_pid', 'child_started_at', 'session_id', 'input_tokens', 'output_tokens',
+  'cache_read_tokens', 'cache_creation_tokens', 'cost_usd', 'output_bytes',
+] as const satisfies readonly (keyof RunningPatch)[];
+
+const FINISH_COLUMNS = [...PATCH_COLUMNS, 'status', 'finished_at', 'exit_code', 'signal', 'error'] as const;
+
+export function rowToSql(row: TaskRow): SqlValue[] {
+  return COLUMNS.map((c) => {
+    const v = row[c];
+    if (c === 'args') return JSON.stringify(v ?? []);
+    return v === undefined ? null : (v as SqlValue);
+  });
+}
+
+export function rowFromSql(obj: Record<string, SqlValue>): TaskRow {
+  const row = { ...obj } as unknown as TaskRow;
+  try {
+    const args = JSON.parse(String(obj.args ?? '[]'));
+    row.args = Array.isArray(args) ? args.map(String) : [];
+  } catch {
+    row.args = [];
+  }
+  return row;
+}
+
+function placeholders(n: number): string {
+  return new Array(n).fill('?').join(',');
+}
+
+/** Prepared statements for one database, freed with it. */
+export class JournalStatements {
+  private readonly cache = new Map<string, Statement>();
+
+  constructor(readonly db: Database) {}
+
+  run(sql: string, params: SqlValue[]): number {
+    let stmt = this.cache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      // Statements with a variable id list are not worth keeping.
+      if (!sql.includes('/*list*/')) this.cache.set(sql, stmt);
+    }
+    try {
+      stmt.run(params);
+    } finally {
+      if (!this.cache.has(sql)) stmt.free();
+    }
+    return this.db.getRowsModified();
+  }
+
+  /** One row by a cached statement (the hot lookups). */
+  get(sql: string, params: SqlValue[]): TaskRow | undefined {
+    let stmt = this.cache.get(sql);
+    if (!stmt) {
+      stmt = this.db.prepare(sql);
+      this.cache.set(sql, stmt);
+    }
+    try {
+      stmt.bind(params);
+      return stmt.step() ? rowFromSql(stmt.getAsObject()) : undefined;
+    } finally {
+      stmt.reset();
+    }
+  }
+
+  all(sql: string, params: SqlValue[] = []): TaskRow[] {
+    const stmt = this.db.prepare(sql);
+    try {
+      stmt.bind(params);
+      const rows: TaskRow[] = [];
+      while (stmt.step()) rows.push(rowFromSql(stmt.getAsObject()));
+      return rows;
+    } finally {
+      stmt.free();
+    }
+  }
+
+  scalar(sql: string, params: SqlValue[] = []): SqlValue {
+    const stmt = this.db.prepare(sql);
+    try {
+      stmt.bind(params);
+      return stmt.step() ? stmt.get()[0] : null;
+    } finally {
+      stmt.free();
+    }
+  }
+
+  free(): void {
+    for (const s of this.cache.values()) s.free();
+    this.cache.clear();
+  }
+}
+
+const INSERT_SQL = `INSERT OR IGNORE INTO task_history (${COLUMNS.join(',')}) VALUES (${placeholders(COLUMNS.length)})`;
+
+function idList(ids: readonly string[]): string {
+  return `/*list*/ (${placeholders(ids.length)})`;
+}
+
+function setClause<K extends string>(cols: readonly K[], values: Partial<Record<K, unknown>>): { sql: string; params: SqlValue[] } {
+  const present = cols.filter((c) => values[c] !== undefined);
+  return {
+    sql: present.map((c) => `${c} = ?`).join(', '),
+    params: present.map((c) => values[c] as SqlValue),
+  };
+}
+
+/** Applies one record; returns the ids of the rows it changed. */
+export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] {
+  switch (rec.op) {
+    case 'start':
+      return s.run(INSERT_SQL, rowToSql(rec.row)) > 0 ? [rec.row.id] : [];
+    case 'update': {
+      const set = setClause(PATCH_COLUMNS, rec.set);
+      if (!set.sql) return [];
+      const n = s.run(`UPDATE task_history SET ${set.sql} WHERE id = ? AND status = 'running'`, [...set.params, rec.id]);
+      return n > 0 ? [rec.id] : [];
+    }
+    case 'heartbeat': {
+      if (rec.ids.length === 0) return [];
+      s.run(
+        `UPDATE task_history SET heartbeat_at = MAX(COALESCE(heartbeat_at, 0), ?) WHERE status = 'running' AND id IN ${idList(rec.ids)}`,
+        [rec.at, ...rec.ids],
+      );
+      // Heartbeats change nothing a user sees.
+      return [];
+    }
+    case 'finish': {
+      const set = setClause(FINISH_COLUMNS, rec.set);
+      const n = s.run(`UPDATE task_history SET ${set.sql} WHERE id = ?`, [...set.params, rec.id]);
+      if (n > 0) return [rec.id];
+      if (!rec.row) return [];
+      // A finish for a row this store never saw start still records the task.
+      const row = { ...rec.row } as Record<string, unknown>;
+      for (const c of FINISH_COLUMNS) if (rec.set[c] !== undefined) row[c] = rec.set[c];
+      return s.run(INSERT_SQL, rowToSql(row as unknown as TaskRow)) > 0 ? [rec.id] : [];
+    }
+    case 'interrupt': {
+      if (rec.ids.length === 0) return [];
+      const before = s.all(`SELECT id FROM task_history WHERE status = 'running' AND id IN ${idList(rec.ids)}`, rec.ids);
+      if (before.length === 0) return [];
+      s.run(
+        `UPDATE task_history SET status = 'interrupted', finished_at = ?, error = COALESCE(?, error) WHERE status = 'running' AND id IN ${idList(rec.ids)}`,
+        [rec.at, rec.reason, ...rec.ids],
+      );
+      return before.map((r) => r.id);
+    }
+    case 'resolve': {
+      const n = s.run(
+        `UPDATE task_history SET resolved_at = ?, resolution = ? WHERE id = ? AND status = 'interrupted' AND resolved_at IS NULL`,
+        [rec.at, rec.how, rec.id],
+      );
+      return n > 0 ? [rec.id] : [];
+    }
+    case 'prune': {
+      if (rec.ids.length === 0) return [];
+      const gone = s.all(`SELECT id FROM task_history WHERE ${PRUNABLE} AND id IN ${idList(rec.ids)}`, rec.ids);
+      if (gone.length === 0) return [];
+      s.run(`DELETE FROM task_history WHERE ${PRUNABLE} AND id IN ${idList(rec.ids)}`, rec.ids);
+      return gone.map((r) => r.id);
+    }
+    default:
+      return [];
+  }
+}
+
+/** Finished history that retention may remove: never running rows, never unresolved interrupted ones. */
+export const PRUNABLE = `status <> 'running' AND NOT (status = 'interrupted' AND resolved_at IS NULL)`;
+
+const OPS = new Set(['start', 'update', 'heartbeat', 'finish', 'interrupt', 'resolve', 'prune']);
+
+/** Narrows what came out of a log; `newer` when a later version wrote it. */
+export function classifyRecord(value: unknown): { record: JournalRecord } | 'newer' | 'invalid' {
+  if (typeof value !== 'object' || value === null) return 'invalid';
+  const r = value as Partial<JournalRecord>;
+  if (typeof r.v !== 'number') return 'invalid';
+  if (r.v > RECORD_VERSION) return 'newer';
+  if (typeof r.op !== 'string' || !OPS.has(r.op)) return 'invalid';
+  return { record: r as JournalRecord };
+}

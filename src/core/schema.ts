@@ -1,0 +1,77 @@
+import type { Database } from 'sql.js';
+
+/**
+ * Numbered migrations. Each runs in one transaction and records its number in
+ * `PRAGMA user_version`. Append new ones; never edit a released one.
+ */
+export const MIGRATIONS: readonly string[] = [
+  // 1: the journal
+  `
+  CREATE TABLE task_history (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    agent TEXT,
+    command TEXT NOT NULL,
+    args TEXT NOT NULL DEFAULT '[]',
+    cwd TEXT NOT NULL,
+    workspace TEXT,
+    prompt TEXT,
+    format TEXT NOT NULL DEFAULT 'text',
+    status TEXT NOT NULL CHECK (status IN ('running','success','failed','cancelled','interrupted')),
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    exit_code INTEGER,
+    signal TEXT,
+    error TEXT,
+    session_id TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cache_read_tokens INTEGER,
+    cache_creation_tokens INTEGER,
+    cost_usd REAL,
+    output_bytes INTEGER NOT NULL DEFAULT 0,
+    log_path TEXT,
+    owner_id TEXT NOT NULL,
+    owner_pid INTEGER NOT NULL,
+    owner_started_at INTEGER,
+    owner_host TEXT NOT NULL,
+    child_pid INTEGER,
+    child_started_at INTEGER,
+    heartbeat_at INTEGER,
+    resolved_at INTEGER,
+    resolution TEXT,
+    parent_id TEXT
+  );
+  CREATE INDEX task_history_status ON task_history(status, started_at);
+  CREATE INDEX task_history_started ON task_history(started_at);
+  CREATE TABLE store_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+export function schemaVersion(db: Database): number {
+  return Number(db.exec('PRAGMA user_version')[0].values[0][0]);
+}
+
+/** Applies the migrations the database lacks; returns how many ran. */
+export function migrate(db: Database): number {
+  const from = schemaVersion(db);
+  for (let v = from; v < MIGRATIONS.length; v++) {
+    db.exec('BEGIN');
+    try {
+      db.exec(MIGRATIONS[v]);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+      db.exec('COMMIT');
+    } catch (err) {
+      db.exec('ROLLBACK');
+      throw new Error(`task journal migration ${v + 1} failed: ${(err as Error).message}`);
+    }
+  }
+  return MIGRATIONS.length - from;
+}
+
+/** Settings that make the in-memory copy fast: durability comes from the journal log, not from SQLite. */
+export function tuneInMemory(db: Database): void {
+  db.exec('PRAGMA journal_mode = MEMORY; PRAGMA synchronous = OFF; PRAGMA temp_store = MEMORY;');
+}

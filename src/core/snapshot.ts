@@ -1,0 +1,179 @@
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import type { Database, SqlJsStatic } from 'sql.js';
+import { FILE_MODE, fsyncDir } from './journalLog';
+import { COLUMNS, rowFromSql, rowToSql } from './journalOps';
+import { migrate, SCHEMA_VERSION, schemaVersion, tuneInMemory } from './schema';
+
+/**
+ * The snapshot: a plain SQLite file (`tasks.db`, open it with any sqlite3 shell) holding every row
+ * up to the end of log `covered_log_seq`. Rewritten whole and atomically by a compaction.
+ */
+
+export const SNAPSHOT_NAME = 'tasks.db';
+const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
+
+export interface LoadedSnapshot {
+  db: Database;
+  coveredSeq: number;
+  /** The schema version the file was written with (0: no file). */
+  fileVersion: number;
+  /** Set when the file was damaged: where it was moved, and how many rows were salvaged. */
+  damage?: { movedTo: string; salvagedRows: number; reason: string };
+}
+
+/** Why the bytes are not a whole SQLite file, or null when the header and size agree. */
+export function sqliteHeaderProblem(bytes: Uint8Array): string | null {
+  if (bytes.length === 0) return 'the file is empty';
+  if (bytes.length < 100 || !Buffer.from(bytes.buffer, bytes.byteOffset, 16).equals(SQLITE_MAGIC)) return 'the file is not an SQLite database';
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, 100);
+  let pageSize = view.readUInt16BE(16);
+  if (pageSize === 1) pageSize = 65536;
+  const pageCount = view.readUInt32BE(28);
+  // The in-header size is valid only when the change counter matches "version-valid-for".
+  if (pageCount > 0 && view.readUInt32BE(24) === view.readUInt32BE(92) && pageSize * pageCount !== bytes.length) {
+    return `the file is truncated (${bytes.length} of ${pageSize * pageCount} bytes)`;
+  }
+  return null;
+}
+
+function timestampForName(now = new Date()): string {
+  return now.toISOString().replace(/[:.]/g, '-');
+}
+
+/** Moves a damaged file aside under a timestamped name; never deletes it. */
+export async function moveAside(file: string): Promise<string> {
+  const target = `${file}.damaged-${timestampForName()}`;
+  await fsp.rename(file, target);
+  return target;
+}
+
+function coveredSeqOf(db: Database): number {
+  try {
+    const r = db.exec(`SELECT value FROM store_meta WHERE key = 'covered_log_seq'`);
+    return r.length ? Number(r[0].values[0][0]) || 0 : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/**
+ * A copy SQLite will read as far as it goes: whole pages only, and the in-header page count
+ * disowned (SQLite trusts it when "version-valid-for" matches the change counter, and then
+ * fails every query on a truncated file instead of reading the pages that are there).
+ */
+function readableCopy(bytes: Uint8Array): Uint8Array {
+  if (bytes.length < 100) return bytes;
+  const view = Buffer.from(bytes);
+  let pageSize = view.readUInt16BE(16);
+  if (pageSize === 1) pageSize = 65536;
+  if (pageSize < 512 || (pageSize & (pageSize - 1)) !== 0) return view;
+  const whole = view.subarray(0, Math.max(pageSize, Math.floor(view.length / pageSize) * pageSize));
+  whole.writeUInt32BE((whole.readUInt32BE(24) + 1) >>> 0, 92);
+  return whole;
+}
+
+const SALVAGE_SLICE = 32;
+const SALVAGE_MAX_ROWID = 200_000;
+
+/** Copies every row that can still be read out of a damaged database. */
+function salvageRows(SQL: SqlJsStatic, bytes: Uint8Array, into: Database): number {
+  let damaged: Database;
+  try {
+    damaged = new SQL.Database(readableCopy(bytes));
+  } catch {
+    return 0;
+  }
+  let saved = 0;
+  const insert = into.prepare(`INSERT OR IGNORE INTO task_history (${COLUMNS.join(',')}) VALUES (${COLUMNS.map(() => '?').join(',')})`);
+  const copyRange = (sql: string, params: number[]): boolean => {
+    try {
+      const stmt = damaged.prepare(sql);
+      try {
+        stmt.bind(params);
+        while (stmt.step()) {
+          insert.run(rowToSql(rowFromSql(stmt.getAsObject())));
+        }
+      } finally {
+        stmt.free();
+      }
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  try {
+    if (!copyRange(`SELECT * FROM task_history ORDER BY rowid`, [])) {
+      // Read around the bad pages, a slice of rowids at a time.
+      let maxRow = 0;
+      try {
+        maxRow = Number(damaged.exec('SELECT MAX(rowid) FROM task_history')[0]?.values[0][0] ?? 0);
+      } catch {
+        // the rightmost pages are gone too
+      }
+      for (let lo = 0; lo <= (maxRow || SALVAGE_MAX_ROWID); lo += SALVAGE_SLICE) {
+        copyRange(`SELECT * FROM task_history WHERE rowid > ? AND rowid <= ?`, [lo, lo + SALVAGE_SLICE]);
+      }
+    }
+  } finally {
+    insert.free();
+    damaged.close();
+  }
+  saved = Number(into.exec('SELECT count(*) FROM task_history')[0].values[0][0]);
+  return saved;
+}
+
+export function newDatabase(SQL: SqlJsStatic): Database {
+  const db = new SQL.Database();
+  tuneInMemory(db);
+  migrate(db);
+  return db;
+}
+
+export async function loadSnapshot(SQL: SqlJsStatic, dir: string): Promise<LoadedSnapshot> {
+  const file = path.join(dir, SNAPSHOT_NAME);
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    return { db: newDatabase(SQL), coveredSeq: 0, fileVersion: 0 };
+  }
+  let problem = sqliteHeaderProblem(bytes);
+  if (!problem) {
+    try {
+      const db = new SQL.Database(bytes);
+      const fileVersion = schemaVersion(db);
+      // Reading the schema and the status index touches the pages every open needs.
+      db.exec(`SELECT count(*) FROM task_history WHERE status = 'running'`);
+      tuneInMemory(db);
+      if (fileVersion <= SCHEMA_VERSION) migrate(db);
+      return { db, coveredSeq: coveredSeqOf(db), fileVersion };
+    } catch (err) {
+      problem = `SQLite could not read it (${(err as Error).message})`;
+    }
+  }
+  const db = newDatabase(SQL);
+  const salvagedRows = salvageRows(SQL, bytes, db);
+  const movedTo = await moveAside(file);
+  // The logs the damaged snapshot covered are gone: every log still on disk is replayed.
+  return { db, coveredSeq: 0, fileVersion: SCHEMA_VERSION, damage: { movedTo, salvagedRows, reason: problem } };
+}
+
+/** Writes the snapshot atomically: temp file, fdatasync, rename, fsync of the folder. */
+export async function writeSnapshot(db: Database, dir: string, coveredSeq: number, tag: string): Promise<number> {
+  db.run(`INSERT OR REPLACE INTO store_meta (key, value) VALUES ('covered_log_seq', ?)`, [String(coveredSeq)]);
+  const bytes = db.export();
+  const file = path.join(dir, SNAPSHOT_NAME);
+  const tmp = `${file}.tmp-${tag}`;
+  const h = await fsp.open(tmp, 'w', FILE_MODE);
+  try {
+    await h.writeFile(bytes);
+    await h.datasync();
+  } finally {
+    await h.close();
+  }
+  await fsp.rename(tmp, file);
+  await fsyncDir(dir);
+  return bytes.length;
+}

@@ -1,0 +1,163 @@
+/** The journal's row shape and the inputs of its operations. Column names are the public names (CLI --json uses them). */
+
+export type TaskStatus = 'running' | 'success' | 'failed' | 'cancelled' | 'interrupted';
+export const TASK_STATUSES: readonly TaskStatus[] = ['running', 'success', 'failed', 'cancelled', 'interrupted'];
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['success', 'failed', 'cancelled', 'interrupted'];
+
+export type OutputFormat = 'text' | 'claude-stream-json' | 'codex-json';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'claude-stream-json', 'codex-json'];
+
+/** How an interrupted row was resolved. */
+export type Resolution = 'resumed' | 'restarted' | 'dismissed';
+
+/** Who runs a task: one store instance in one process. */
+export interface OwnerIdentity {
+  /** Unique per store instance (uuid). */
+  readonly id: string;
+  readonly pid: number;
+  /** Wall-clock ms when the owner process started, as read from the OS; null when the OS does not tell. */
+  readonly startedAt: number | null;
+  readonly host: string;
+}
+
+export interface TaskRow {
+  id: string;
+  name: string;
+  agent: string | null;
+  command: string;
+  args: string[];
+  cwd: string;
+  workspace: string | null;
+  prompt: string | null;
+  format: OutputFormat;
+  status: TaskStatus;
+  started_at: number;
+  finished_at: number | null;
+  exit_code: number | null;
+  signal: string | null;
+  error: string | null;
+  session_id: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  cache_read_tokens: number | null;
+  cache_creation_tokens: number | null;
+  cost_usd: number | null;
+  output_bytes: number;
+  log_path: string | null;
+  owner_id: string;
+  owner_pid: number;
+  owner_started_at: number | null;
+  owner_host: string;
+  child_pid: number | null;
+  child_started_at: number | null;
+  heartbeat_at: number | null;
+  resolved_at: number | null;
+  resolution: Resolution | null;
+  parent_id: string | null;
+}
+
+/** What a caller supplies to start a task; the store fills in status, owner, times and the log path. */
+export interface NewTask {
+  /** A uuid chosen by the caller (so the caller can name the session before the row exists); generated when absent. */
+  id?: string;
+  name: string;
+  agent?: string | null;
+  command: string;
+  args: string[];
+  cwd: string;
+  workspace?: string | null;
+  prompt?: string | null;
+  format?: OutputFormat;
+  session_id?: string | null;
+  parent_id?: string | null;
+  /** Defaults to now. */
+  started_at?: number;
+}
+
+/** Fields a running task learns while it runs (child pid, the agent's session id, progress). */
+export interface RunningPatch {
+  child_pid?: number | null;
+  child_started_at?: number | null;
+  session_id?: string | null;
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_read_tokens?: number | null;
+  cache_creation_tokens?: number | null;
+  cost_usd?: number | null;
+  output_bytes?: number;
+}
+
+export interface TaskResult extends RunningPatch {
+  status: Exclude<TaskStatus, 'running' | 'interrupted'> | 'interrupted';
+  exit_code?: number | null;
+  signal?: string | null;
+  error?: string | null;
+  /** Defaults to now. */
+  finished_at?: number;
+}
+
+export interface ListTasksQuery {
+  status?: TaskStatus | readonly TaskStatus[];
+  workspace?: string;
+  /** Default 50. */
+  limit?: number;
+  /** Only rows that started strictly before this ms timestamp (paging, newest first). */
+  before?: number;
+  /** History lists leave running rows out unless asked (or unless `status` names 'running'). */
+  includeRunning?: boolean;
+}
+
+/** Fired after the store's rows changed: by this process or, after a refresh, by another one. */
+export interface TasksChangeEvent {
+  /** Ids of the rows that changed; empty when unknown (a full reload). */
+  readonly ids: readonly string[];
+  /** True when the change came from another process's records. */
+  readonly external: boolean;
+}
+
+export interface RetentionPolicy {
+  /** Finished rows older than this many days are pruned; 0 keeps all. */
+  maxAgeDays: number;
+  /** At most this many finished rows are kept (newest first); 0 keeps all. */
+  maxRows: number;
+}
+
+export const DEFAULT_RETENTION: RetentionPolicy = { maxAgeDays: 90, maxRows: 10_000 };
+
+/**
+ * The journal operations the runner, the CLI and the extension use. `TaskStore` (taskStore.ts)
+ * implements it over sql.js; every method is async and never does synchronous file I/O.
+ */
+export interface TaskJournal {
+  readonly owner: OwnerIdentity;
+  /** True when the store was written by a newer version (or could not be made writable): reads work, writes reject. */
+  readonly readOnly: boolean;
+  /** Messages about the store's state worth showing a user (damaged file moved aside, newer version, …). */
+  readonly notices: readonly string[];
+  readonly onDidChangeTasks: import('./lifecycle').Event<TasksChangeEvent>;
+
+  /** Inserts a `running` row; resolves once the row is durable. Idempotent on `id`. */
+  startTask(task: NewTask): Promise<TaskRow>;
+  /** Records what a running task learned (child pid, session id, progress). Not fsync'd: survives a process kill, not a power cut. */
+  updateRunning(id: string, patch: RunningPatch): Promise<void>;
+  /** Marks the given running rows as alive now. */
+  heartbeat(ids: readonly string[]): Promise<void>;
+  /** Overwrites the row with its terminal state; durable when it resolves. Records the task even if its start was never seen (`fallback`). */
+  finishTask(id: string, result: TaskResult, fallback?: NewTask): Promise<TaskRow>;
+  /** Marks running rows whose owner is provably dead as `interrupted`; returns the rows it marked. */
+  markRunningAsInterrupted(): Promise<TaskRow[]>;
+  /** Marks this owner's own running rows as interrupted (a clean shutdown that could not wait for them). */
+  interruptOwnTasks(ids: readonly string[], reason: string): Promise<TaskRow[]>;
+  listUnresolvedInterruptedTasks(): Promise<TaskRow[]>;
+  resolveInterrupted(id: string, how: Resolution): Promise<TaskRow | undefined>;
+  getTask(id: string): Promise<TaskRow | undefined>;
+  listTasks(query?: ListTasksQuery): Promise<TaskRow[]>;
+  countTasks(query?: Omit<ListTasksQuery, 'limit' | 'before'>): Promise<number>;
+  listZeroOutputSuccesses(limit?: number): Promise<TaskRow[]>;
+  /** True when a running row exists for this session id (or, without one, for this workspace). */
+  hasInFlightTask(query: { sessionId?: string; workspace?: string }): Promise<boolean>;
+  /** Where a task's output log lives (inside the store folder, 0600). */
+  logPathFor(id: string): string;
+  /** Reads other processes' new records; fires onDidChangeTasks when anything changed. */
+  refresh(): Promise<void>;
+}

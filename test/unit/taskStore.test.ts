@@ -1,0 +1,463 @@
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { processStartTime } from '../../src/core/processIdentity';
+import { TaskStore, type TaskStoreOptions } from '../../src/core/taskStore';
+import { makeTempDir, sampleTask } from '../helpers/tempDir';
+
+const DEAD_PID = 2 ** 22 + 12345; // above Linux's pid_max default: never a live process
+
+async function withStore(fn: (store: TaskStore, dir: string) => Promise<void>, options: Partial<TaskStoreOptions> = {}) {
+  const { dir, cleanup } = await makeTempDir();
+  const store = await TaskStore.open({ dir, ...options });
+  try {
+    await fn(store, dir);
+  } finally {
+    await store.close();
+    await cleanup();
+  }
+}
+
+/** A store instance that claims to be another process (dead unless told otherwise). */
+function openAs(dir: string, owner: { pid?: number; startedAt?: number | null; host?: string }) {
+  return TaskStore.open({ dir, owner: { id: randomUUID(), pid: DEAD_PID, startedAt: null, host: os.hostname(), ...owner } });
+}
+
+describe('startTask', () => {
+  test('writes a running row with everything known at start', () =>
+    withStore(async (store) => {
+      const before = Date.now();
+      const row = await store.startTask({ ...sampleTask(1), id: 'a1b2', session_id: 'sess-1', parent_id: 'p-0' });
+      assert.equal(row.id, 'a1b2');
+      const stored = await store.getTask('a1b2');
+      assert.deepEqual(stored, row);
+      assert.equal(row.status, 'running');
+      assert.equal(row.name, 'task 1');
+      assert.deepEqual(row.args, ['-p', 'prompt 1', '--output-format', 'stream-json']);
+      assert.equal(row.session_id, 'sess-1');
+      assert.equal(row.parent_id, 'p-0');
+      assert.equal(row.format, 'claude-stream-json');
+      assert.equal(row.finished_at, null);
+      assert.equal(row.exit_code, null);
+      assert.ok(row.started_at >= before && row.started_at <= Date.now());
+      assert.equal(row.owner_pid, process.pid);
+      assert.equal(row.owner_host, os.hostname());
+      assert.equal(row.owner_id, store.owner.id);
+      assert.ok(row.owner_started_at === null || row.owner_started_at > 0);
+      assert.equal(row.log_path, store.logPathFor('a1b2'));
+    }));
+
+  test('generates an id when none is given', () =>
+    withStore(async (store) => {
+      const a = await store.startTask(sampleTask(1));
+      const b = await store.startTask(sampleTask(2));
+      assert.match(a.id, /^[0-9a-f-]{36}$/);
+      assert.notEqual(a.id, b.id);
+    }));
+
+  test('is idempotent: a second start with the same id changes nothing and adds no row', () =>
+    withStore(async (store) => {
+      const first = await store.startTask({ ...sampleTask(1), id: 'same' });
+      const second = await store.startTask({ ...sampleTask(2), id: 'same' });
+      assert.deepEqual(second, first);
+      assert.equal(await store.countTasks({ includeRunning: true }), 1);
+      assert.equal((await store.getTask('same'))?.name, 'task 1');
+    }));
+
+  test('rejects ids that could escape the logs folder', () =>
+    withStore(async (store) => {
+      await assert.rejects(store.startTask({ ...sampleTask(1), id: '../evil' }), /Invalid task id/);
+      assert.equal(await store.countTasks({ includeRunning: true }), 0);
+    }));
+
+  test('is durable before it resolves: a fresh instance reads the row without any close', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const a = await TaskStore.open({ dir });
+    await a.startTask({ ...sampleTask(1), id: 'durable' });
+    const b = await TaskStore.open({ dir });
+    assert.equal((await b.getTask('durable'))?.status, 'running');
+    await Promise.all([a.close(), b.close()]);
+    await cleanup();
+  });
+});
+
+describe('finishTask', () => {
+  test('overwrites the running row in place with the terminal state', () =>
+    withStore(async (store) => {
+      await store.startTask({ ...sampleTask(1), id: 't1' });
+      const done = await store.finishTask('t1', {
+        status: 'success',
+        exit_code: 0,
+        session_id: 'sess-9',
+        input_tokens: 10,
+        output_tokens: 20,
+        cache_read_tokens: 30,
+        cache_creation_tokens: 40,
+        cost_usd: 0.125,
+        output_bytes: 999,
+      });
+      assert.equal(await store.countTasks({ includeRunning: true }), 1);
+      assert.equal(done.status, 'success');
+      assert.equal(done.exit_code, 0);
+      assert.equal(done.session_id, 'sess-9');
+      assert.equal(done.input_tokens, 10);
+      assert.equal(done.output_tokens, 20);
+      assert.equal(done.cache_read_tokens, 30);
+      assert.equal(done.cache_creation_tokens, 40);
+      assert.equal(done.cost_usd, 0.125);
+      assert.equal(done.output_bytes, 999);
+      assert.ok(done.finished_at! >= done.started_at);
+      assert.equal(done.name, 'task 1', 'start-time fields are kept');
+    }));
+
+  test('a failure records exit code, signal and error', () =>
+    withStore(async (store) => {
+      await store.startTask({ ...sampleTask(1), id: 't1' });
+      const done = await store.finishTask('t1', { status: 'failed', exit_code: null, signal: 'SIGKILL', error: 'Killed by SIGKILL' });
+      assert.equal(done.status, 'failed');
+      assert.equal(done.signal, 'SIGKILL');
+      assert.equal(done.error, 'Killed by SIGKILL');
+    }));
+
+  test('a finish for an id the store never saw still records the task', () =>
+    withStore(async (store) => {
+      const done = await store.finishTask('ghost', { status: 'failed', exit_code: 2, error: 'boom' }, sampleTask(7));
+      assert.equal(done.status, 'failed');
+      assert.equal(done.name, 'task 7');
+      assert.equal(done.exit_code, 2);
+      assert.ok(done.started_at > 0 && done.finished_at! > 0);
+      assert.equal(await store.countTasks(), 1);
+    }));
+
+  test('a finish wins over an interruption recorded by another process', () =>
+    withStore(async (store, dir) => {
+      const dead = await openAs(dir, {});
+      await dead.startTask({ ...sampleTask(1), id: 'x' });
+      assert.equal((await store.markRunningAsInterrupted()).length, 1);
+      await dead.finishTask('x', { status: 'success', exit_code: 0 });
+      await store.refresh();
+      assert.equal((await store.getTask('x'))?.status, 'success');
+      await dead.close();
+    }));
+});
+
+describe('updateRunning and heartbeat', () => {
+  test('record what a running task learns, and only while it runs', () =>
+    withStore(async (store) => {
+      await store.startTask({ ...sampleTask(1), id: 'u' });
+      await store.updateRunning('u', { child_pid: 4242, child_started_at: 1_700_000_000_000, session_id: 's', output_tokens: 5 });
+      let row = await store.getTask('u');
+      assert.equal(row?.child_pid, 4242);
+      assert.equal(row?.child_started_at, 1_700_000_000_000);
+      assert.equal(row?.session_id, 's');
+      assert.equal(row?.output_tokens, 5);
+      const hb = row!.heartbeat_at!;
+      await new Promise((r) => setTimeout(r, 5));
+      await store.heartbeat(['u']);
+      row = await store.getTask('u');
+      assert.ok(row!.heartbeat_at! > hb);
+      await store.finishTask('u', { status: 'success', exit_code: 0 });
+      await store.updateRunning('u', { child_pid: 1 });
+      assert.equal((await store.getTask('u'))?.child_pid, 4242, 'a finished row is not changed by a late update');
+    }));
+});
+
+describe('markRunningAsInterrupted', () => {
+  test('on an empty store marks nothing', () =>
+    withStore(async (store) => {
+      assert.deepEqual(await store.markRunningAsInterrupted(), []);
+    }));
+
+  test('marks both running rows of a dead owner, with finished_at = now and a reason', () =>
+    withStore(async (store, dir) => {
+      const dead = await openAs(dir, {});
+      await dead.startTask({ ...sampleTask(1), id: 'r1' });
+      await dead.startTask({ ...sampleTask(2), id: 'r2' });
+      await dead.close();
+      const before = Date.now();
+      const marked = await store.markRunningAsInterrupted();
+      assert.deepEqual(marked.map((r) => r.id).sort(), ['r1', 'r2']);
+      for (const r of marked) {
+        assert.equal(r.status, 'interrupted');
+        assert.ok(r.finished_at! >= before && r.finished_at! <= Date.now());
+        assert.match(r.error!, new RegExp(`pid ${DEAD_PID}\\) exited`));
+        assert.equal(r.resolved_at, null);
+      }
+      assert.deepEqual(await store.markRunningAsInterrupted(), [], 'a second scan finds nothing');
+    }));
+
+  test('leaves finished rows untouched', () =>
+    withStore(async (store, dir) => {
+      const dead = await openAs(dir, {});
+      await dead.startTask({ ...sampleTask(1), id: 'done' });
+      const finished = await dead.finishTask('done', { status: 'failed', exit_code: 1, error: 'x' });
+      await dead.startTask({ ...sampleTask(2), id: 'orphan' });
+      await dead.close();
+      const marked = await store.markRunningAsInterrupted();
+      assert.deepEqual(marked.map((r) => r.id), ['orphan']);
+      assert.deepEqual(await store.getTask('done'), finished);
+    }));
+
+  test("never touches a live owner's rows (another window, a CLI run) nor its own", () =>
+    withStore(async (store, dir) => {
+      const other = await TaskStore.open({ dir }); // this very process: alive
+      await other.startTask({ ...sampleTask(1), id: 'live' });
+      await store.startTask({ ...sampleTask(2), id: 'mine' });
+      assert.deepEqual(await store.markRunningAsInterrupted(), []);
+      assert.equal((await store.getTask('live'))?.status, 'running');
+      assert.equal((await store.getTask('mine'))?.status, 'running');
+      await other.close();
+    }));
+
+  test('detects pid reuse: the pid is alive but started at another time', () =>
+    withStore(async (store, dir) => {
+      const myStart = await processStartTime(process.pid);
+      if (myStart === null) return; // the OS does not report start times: reuse cannot be told here
+      const impostor = await openAs(dir, { pid: process.pid, startedAt: myStart - 3_600_000 });
+      await impostor.startTask({ ...sampleTask(1), id: 'reused' });
+      const marked = await store.markRunningAsInterrupted();
+      assert.deepEqual(marked.map((r) => r.id), ['reused']);
+      assert.match(marked[0].error!, /now belongs to another process/);
+      await impostor.close();
+    }));
+
+  test('a row from another host is orphaned only when its heartbeat is stale', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const store = await TaskStore.open({ dir, staleAfterMs: 60_000 });
+    const remote = await openAs(dir, { host: 'elsewhere.example', pid: process.pid });
+    await remote.startTask({ ...sampleTask(1), id: 'fresh' });
+    await remote.startTask({ ...sampleTask(2), id: 'stale', started_at: Date.now() - 3_600_000 });
+    await remote.close();
+    const marked = await store.markRunningAsInterrupted();
+    // Both rows share one owner whose freshest heartbeat is recent: nothing is orphaned.
+    assert.deepEqual(marked, []);
+    const lonely = await openAs(dir, { host: 'elsewhere.example', pid: process.pid });
+    await lonely.startTask({ ...sampleTask(3), id: 'silent', started_at: Date.now() - 3_600_000 });
+    await lonely.close();
+    // Every heartbeat is now older than 1 ms: all three rows are orphans to a scan that stale-judges at 1 ms.
+    const aged = await TaskStore.open({ dir, staleAfterMs: 1 });
+    await new Promise((r) => setTimeout(r, 10));
+    const marked2 = await aged.markRunningAsInterrupted();
+    assert.deepEqual(marked2.map((r) => r.id).sort(), ['fresh', 'silent', 'stale']);
+    assert.match(marked2[0].error!, /host elsewhere\.example stopped sending heartbeats/);
+    await Promise.all([store.close(), aged.close()]);
+    await cleanup();
+  });
+
+  test('interruptOwnTasks records a clean shutdown with its reason, durably', () =>
+    withStore(async (store, dir) => {
+      await store.startTask({ ...sampleTask(1), id: 'own' });
+      const marked = await store.interruptOwnTasks(['own'], 'The window closed while the task ran.');
+      assert.equal(marked[0].status, 'interrupted');
+      const fresh = await TaskStore.open({ dir });
+      const row = await fresh.getTask('own');
+      assert.equal(row?.status, 'interrupted');
+      assert.equal(row?.error, 'The window closed while the task ran.');
+      assert.deepEqual((await fresh.listUnresolvedInterruptedTasks()).map((r) => r.id), ['own']);
+      await fresh.close();
+    }));
+});
+
+describe('queries', () => {
+  let dir: string;
+  let cleanup: () => Promise<void>;
+  let store: TaskStore;
+  const t0 = Date.now() - 10_000;
+
+  before(async () => {
+    ({ dir, cleanup } = await makeTempDir());
+    store = await TaskStore.open({ dir });
+    const dead = await openAs(dir, {});
+    await dead.startTask({ ...sampleTask(0), id: 'int-1', started_at: t0 });
+    await dead.startTask({ ...sampleTask(1), id: 'int-2', started_at: t0 + 1 });
+    await dead.close();
+    await store.markRunningAsInterrupted();
+    await store.startTask({ ...sampleTask(2), id: 'run-1', started_at: t0 + 2, session_id: 'S-RUN' });
+    for (let i = 3; i < 8; i++) {
+      await store.startTask({ ...sampleTask(i), id: `h-${i}`, started_at: t0 + i, workspace: i % 2 ? '/w/odd' : '/w/even' });
+      await store.finishTask(`h-${i}`, { status: i === 5 ? 'failed' : 'success', exit_code: i === 5 ? 1 : 0, output_bytes: i === 6 ? 0 : 10 });
+    }
+  });
+  after(async () => {
+    await store.close();
+    await cleanup();
+  });
+
+  test('history lists leave running rows out unless asked', async () => {
+    const history = await store.listTasks();
+    assert.ok(!history.some((r) => r.status === 'running'));
+    assert.deepEqual(history.map((r) => r.id), ['h-7', 'h-6', 'h-5', 'h-4', 'h-3', 'int-2', 'int-1']);
+    const all = await store.listTasks({ includeRunning: true });
+    assert.equal(all.length, 8);
+    assert.deepEqual((await store.listTasks({ status: 'running' })).map((r) => r.id), ['run-1']);
+  });
+
+  test('filters by status, workspace; pages with limit and before', async () => {
+    assert.deepEqual((await store.listTasks({ status: ['failed'] })).map((r) => r.id), ['h-5']);
+    assert.deepEqual((await store.listTasks({ workspace: '/w/odd' })).map((r) => r.id), ['h-7', 'h-5', 'h-3']);
+    const page1 = await store.listTasks({ limit: 3 });
+    const page2 = await store.listTasks({ limit: 3, before: page1[2].started_at });
+    assert.deepEqual(page1.map((r) => r.id), ['h-7', 'h-6', 'h-5']);
+    assert.deepEqual(page2.map((r) => r.id), ['h-4', 'h-3', 'int-2']);
+    assert.equal(await store.countTasks(), 7);
+    assert.equal(await store.countTasks({ includeRunning: true }), 8);
+  });
+
+  test('unresolved interrupted tasks, and resolving them', async () => {
+    assert.deepEqual((await store.listUnresolvedInterruptedTasks()).map((r) => r.id), ['int-2', 'int-1']);
+    const resolved = await store.resolveInterrupted('int-1', 'dismissed');
+    assert.equal(resolved?.resolution, 'dismissed');
+    assert.ok(resolved!.resolved_at! > 0);
+    assert.deepEqual((await store.listUnresolvedInterruptedTasks()).map((r) => r.id), ['int-2']);
+    const again = await store.resolveInterrupted('int-1', 'resumed');
+    assert.equal(again?.resolution, 'dismissed', 'resolving twice keeps the first resolution');
+    const notInterrupted = await store.resolveInterrupted('h-3', 'dismissed');
+    assert.equal(notInterrupted?.resolved_at, null);
+  });
+
+  test('zero-output successes and in-flight checks', async () => {
+    assert.deepEqual((await store.listZeroOutputSuccesses()).map((r) => r.id), ['h-6']);
+    assert.equal(await store.hasInFlightTask({ sessionId: 'S-RUN' }), true);
+    assert.equal(await store.hasInFlightTask({ sessionId: 'nope' }), false);
+    assert.equal(await store.hasInFlightTask({ workspace: '/home/dev/project' }), true);
+    assert.equal(await store.hasInFlightTask({ workspace: '/w/odd' }), false);
+  });
+
+  test('no timestamp is ever 0 or the epoch', async () => {
+    for (const r of await store.listTasks({ includeRunning: true, limit: 100 })) {
+      assert.ok(r.started_at > 1_600_000_000_000, `${r.id} started_at`);
+      if (r.status !== 'running') assert.ok(r.finished_at! > 1_600_000_000_000, `${r.id} finished_at`);
+      else assert.equal(r.finished_at, null);
+      assert.ok(r.heartbeat_at === null || r.heartbeat_at > 1_600_000_000_000);
+    }
+  });
+});
+
+describe('several instances on one store', () => {
+  test('each sees the others rows on its next read, with a change event', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const a = await TaskStore.open({ dir });
+    const b = await TaskStore.open({ dir });
+    const events: string[][] = [];
+    b.onDidChangeTasks((e) => e.external && events.push([...e.ids]));
+    await a.startTask({ ...sampleTask(1), id: 'from-a' });
+    assert.equal((await b.getTask('from-a'))?.status, 'running');
+    assert.deepEqual(events, [['from-a']]);
+    await a.finishTask('from-a', { status: 'success', exit_code: 0 });
+    await b.refresh();
+    assert.equal((await b.getTask('from-a'))?.status, 'success');
+    await Promise.all([a.close(), b.close()]);
+    await cleanup();
+  });
+
+  test('rows survive compactions made by either instance, and the covered logs are retired', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const a = await TaskStore.open({ dir, compactAfterBytes: 4096 });
+    const b = await TaskStore.open({ dir, compactAfterBytes: 4096 });
+    for (let i = 0; i < 60; i++) {
+      const s = i % 2 ? a : b;
+      await s.startTask({ ...sampleTask(i), id: `c-${i}` });
+      await s.finishTask(`c-${i}`, { status: 'success', exit_code: 0, output_bytes: i });
+      if (i % 7 === 0) await (i % 2 ? b : a).compact();
+    }
+    assert.equal(await a.countTasks(), 60);
+    assert.equal(await b.countTasks(), 60);
+    await Promise.all([a.close(), b.close()]);
+    const names = await fsp.readdir(dir);
+    assert.ok(names.filter((n) => n.endsWith('.journal')).length <= 3, `logs left: ${names.join(' ')}`);
+    const c = await TaskStore.open({ dir });
+    assert.equal(await c.countTasks(), 60);
+    assert.equal((await c.getTask('c-59'))?.output_bytes, 59);
+    await c.close();
+    await cleanup();
+  });
+});
+
+describe('retention', () => {
+  test('bounds finished history by count and age; never prunes running or unresolved interrupted rows; removes their logs', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const now = Date.now();
+    const store = await TaskStore.open({ dir, retention: { maxAgeDays: 30, maxRows: 5 } });
+    const dead = await openAs(dir, {});
+    await dead.startTask({ ...sampleTask(0), id: 'old-int', started_at: now - 400 * 86_400_000 });
+    await dead.close();
+    await store.markRunningAsInterrupted();
+    await store.startTask({ ...sampleTask(1), id: 'old-run', started_at: now - 400 * 86_400_000 });
+    for (let i = 0; i < 10; i++) {
+      const id = `f-${i}`;
+      await store.startTask({ ...sampleTask(i), id, started_at: now - (10 - i) * 1000 });
+      await fsp.writeFile(store.logPathFor(id), 'output');
+      await store.finishTask(id, { status: 'success', exit_code: 0, finished_at: i === 9 ? now - 40 * 86_400_000 : now - (10 - i) * 1000 });
+    }
+    const pruned = await store.prune(now);
+    const left = (await store.listTasks({ includeRunning: true, limit: 100 })).map((r) => r.id).sort();
+    // f-9 finished 40 days ago (age), f-0..f-4 are beyond the newest 5 finished rows (count).
+    assert.deepEqual(left, ['f-5', 'f-6', 'f-7', 'f-8', 'old-int', 'old-run']);
+    assert.equal(pruned, 6);
+    await assert.rejects(fsp.access(store.logPathFor('f-0')));
+    await fsp.access(store.logPathFor('f-5'));
+    await store.close();
+    const reopened = await TaskStore.open({ dir });
+    assert.equal(await reopened.countTasks({ includeRunning: true }), 6);
+    await reopened.close();
+    await cleanup();
+  });
+});
+
+describe('files and versions', () => {
+  test('files are readable by the user alone (0600) and folders 0700', async () => {
+    if (process.platform === 'win32') return;
+    await withStore(async (store, dir) => {
+      await store.startTask({ ...sampleTask(1), id: 'perm' });
+      await store.compact();
+      assert.equal((await fsp.stat(dir)).mode & 0o777, 0o700);
+      assert.equal((await fsp.stat(path.join(dir, 'logs'))).mode & 0o777, 0o700);
+      for (const name of await fsp.readdir(dir)) {
+        const st = await fsp.stat(path.join(dir, name));
+        if (st.isFile()) assert.equal(st.mode & 0o777, 0o600, name);
+      }
+    });
+  });
+
+  test('schema version is recorded in PRAGMA user_version', () =>
+    withStore(async (store, dir) => {
+      await store.compact();
+      const bytes = await fsp.readFile(path.join(dir, 'tasks.db'));
+      assert.equal(bytes.readUInt32BE(60), 1, 'user_version lives at offset 60 of the SQLite header');
+    }));
+
+  test('a store written by a newer version opens read-only with a clear message and is never rewritten', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const s = await TaskStore.open({ dir });
+    await s.startTask({ ...sampleTask(1), id: 'keep' });
+    await s.compact();
+    await s.close();
+    const file = path.join(dir, 'tasks.db');
+    const bytes = await fsp.readFile(file);
+    bytes.writeUInt32BE(99, 60); // user_version = 99
+    await fsp.writeFile(file, bytes);
+    const before = await fsp.readdir(dir);
+    const stat = await fsp.stat(file);
+    const ro = await TaskStore.open({ dir });
+    assert.equal(ro.readOnly, true);
+    assert.match(ro.notices.join('\n'), /newer version of Agent Tasks \(schema 99; this version knows up to 1\)/);
+    assert.equal((await ro.getTask('keep'))?.status, 'running');
+    await assert.rejects(ro.startTask(sampleTask(2)), /newer version/);
+    assert.deepEqual(await ro.markRunningAsInterrupted(), []);
+    assert.equal(await ro.compact(), false);
+    await ro.close();
+    assert.deepEqual(await fsp.readFile(file), bytes);
+    assert.equal((await fsp.stat(file)).mtimeMs, stat.mtimeMs);
+    assert.deepEqual(await fsp.readdir(dir), before);
+    await cleanup();
+  });
+
+  test('a closed store rejects further calls clearly', () =>
+    withStore(async (store) => {
+      await store.close();
+      await assert.rejects(store.listTasks(), /closed/);
+    }));
+});
