@@ -17,6 +17,11 @@ const HEADER_BYTES = 12;
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 export const FILE_MODE = 0o600;
+/**
+ * How long a sealed log is still drained after the next one appears. It bounds how late a write
+ * whose concurrent rotation check missed the new log may land; far longer than any write takes.
+ */
+export const ROTATION_GRACE_MS = 10_000;
 export const DIR_MODE = 0o700;
 
 export function encodeRecord(payload: unknown): Buffer {
@@ -188,23 +193,26 @@ export class LogWriter {
   }
 
   /**
-   * Appends one record; with `durable`, resolves once it is on disk. A record written to a log that
-   * a compaction has just sealed is written again to the newer log: replay is idempotent, and the
-   * compactor only deletes a log after the next one exists, so one of the two copies is always read.
+   * Appends one record; with `durable`, resolves once it is on disk, with the log's size.
+   *
+   * The rotation check (has a compaction sealed this log?) runs concurrently with the write, so a
+   * durable append costs one round trip to the disk. A write whose check saw a newer log is written
+   * again there (replay is idempotent). A write whose check ran just before a rotation lands within
+   * moments of it: compactions and readers keep draining a sealed log for ROTATION_GRACE_MS.
    */
-  async append(record: Buffer, durable: boolean): Promise<void> {
+  async append(record: Buffer, durable: boolean): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       const handle = durable && this.dsync ? this.dsync : this.plain;
-      const { bytesWritten } = await handle.write(record, 0, record.length);
-      if (bytesWritten !== record.length) {
-        throw new Error(`short write to the task journal (${bytesWritten} of ${record.length} bytes): is the disk full?`);
-      }
-      const [, stat, rotated] = await Promise.all([
-        durable && !this.dsync ? handle.datasync() : undefined,
+      const [written, stat, rotated] = await Promise.all([
+        handle.write(record, 0, record.length),
         handle.stat(),
         pathExists(path.join(this.dir, logFileName(this.seq + 1))),
       ]);
-      if (stat.nlink > 0 && !rotated) return;
+      if (written.bytesWritten !== record.length) {
+        throw new Error(`short write to the task journal (${written.bytesWritten} of ${record.length} bytes): is the disk full?`);
+      }
+      if (durable && !this.dsync) await handle.datasync();
+      if (stat.nlink > 0 && !rotated) return stat.size + record.length;
       if (attempt >= 8) throw new Error('the task journal kept rotating under this write');
       await this.moveTo(await newestSeq(this.dir, this.seq + 1));
     }

@@ -1,4 +1,5 @@
 import type { Database, SqlValue, Statement } from 'sql.js';
+import type { SegmentInfo } from './historyArchive';
 import type { Resolution, RunningPatch, TaskResult, TaskRow } from './taskTypes';
 
 /**
@@ -23,7 +24,9 @@ export type JournalRecord =
   | (RecordBase & { op: 'finish'; id: string; set: FinishFields; row?: TaskRow })
   | (RecordBase & { op: 'interrupt'; ids: string[]; at: number; reason: string | null })
   | (RecordBase & { op: 'resolve'; id: string; at: number; how: Resolution })
-  | (RecordBase & { op: 'prune'; ids: string[] });
+  | (RecordBase & { op: 'prune'; ids: string[] })
+  | (RecordBase & { op: 'archive'; segment: SegmentInfo; ids: string[] })
+  | (RecordBase & { op: 'dropSegment'; name: string });
 
 export type FinishFields = RunningPatch & Required<Pick<TaskResult, 'status' | 'finished_at'>> & Pick<TaskResult, 'exit_code' | 'signal' | 'error'>;
 
@@ -113,6 +116,13 @@ export class JournalStatements {
     }
   }
 
+  segments(): SegmentInfo[] {
+    return this.db.exec('SELECT name, rows, oldest_started, newest_started, newest_finished FROM archive_segments')[0]?.values.map(
+      ([name, rows, oldest_started, newest_started, newest_finished]) =>
+        ({ name, rows, oldest_started, newest_started, newest_finished }) as SegmentInfo,
+    ) ?? [];
+  }
+
   scalar(sql: string, params: SqlValue[] = []): SqlValue {
     const stmt = this.db.prepare(sql);
     try {
@@ -197,6 +207,25 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
       s.run(`DELETE FROM task_history WHERE ${PRUNABLE} AND id IN ${idList(rec.ids)}`, rec.ids);
       return gone.map((r) => r.id);
     }
+    case 'archive': {
+      // The rows now live in the segment file, written durably before this record.
+      const seg = rec.segment;
+      s.run(`INSERT OR IGNORE INTO archive_segments (name, rows, oldest_started, newest_started, newest_finished) VALUES (?, ?, ?, ?, ?)`, [
+        seg.name,
+        seg.rows,
+        seg.oldest_started,
+        seg.newest_started,
+        seg.newest_finished,
+      ]);
+      for (let i = 0; i < rec.ids.length; i += 500) {
+        const ids = rec.ids.slice(i, i + 500);
+        s.run(`DELETE FROM task_history WHERE ${PRUNABLE} AND id IN ${idList(ids)}`, ids);
+      }
+      return [];
+    }
+    case 'dropSegment':
+      s.run(`DELETE FROM archive_segments WHERE name = ?`, [rec.name]);
+      return [];
     default:
       return [];
   }
@@ -205,7 +234,7 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
 /** Finished history that retention may remove: never running rows, never unresolved interrupted ones. */
 export const PRUNABLE = `status <> 'running' AND NOT (status = 'interrupted' AND resolved_at IS NULL)`;
 
-const OPS = new Set(['start', 'update', 'heartbeat', 'finish', 'interrupt', 'resolve', 'prune']);
+const OPS = new Set(['start', 'update', 'heartbeat', 'finish', 'interrupt', 'resolve', 'prune', 'archive', 'dropSegment']);
 
 /** Narrows what came out of a log; `newer` when a later version wrote it. */
 export function classifyRecord(value: unknown): { record: JournalRecord } | 'newer' | 'invalid' {

@@ -42,9 +42,19 @@ export const MIGRATIONS: readonly string[] = [
     resolution TEXT,
     parent_id TEXT
   );
-  CREATE INDEX task_history_status ON task_history(status, started_at);
-  CREATE INDEX task_history_started ON task_history(started_at);
+  CREATE INDEX task_history_status ON task_history(status, started_at, id);
+  CREATE INDEX task_history_started ON task_history(started_at, id);
   CREATE TABLE store_meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);
+  `,
+  // 2: old finished history moves to archive segments (historyArchive.ts)
+  `
+  CREATE TABLE archive_segments (
+    name TEXT PRIMARY KEY NOT NULL,
+    rows INTEGER NOT NULL,
+    oldest_started INTEGER NOT NULL,
+    newest_started INTEGER NOT NULL,
+    newest_finished INTEGER NOT NULL
+  );
   `,
 ];
 

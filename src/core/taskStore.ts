@@ -11,8 +11,9 @@ import {
   type FinishFields,
   type JournalRecord,
 } from './journalOps';
-import { DIR_MODE, encodeRecord, FILE_MODE, fsyncDir, listLogSeqs, logFileName, LogReader, LogWriter, pathExists } from './journalLog';
+import { DIR_MODE, encodeRecord, FILE_MODE, fsyncDir, listLogSeqs, logFileName, LogReader, LogWriter, pathExists, ROTATION_GRACE_MS } from './journalLog';
 import { Disposable, Emitter, toDisposable, type IDisposable } from './lifecycle';
+import { ArchiveCache, ARCHIVE_DIR, segmentName, segmentNumber, writeSegment } from './historyArchive';
 import { hostName, processLiveness, processStartTime } from './processIdentity';
 import { findOrphans } from './recoveryScan';
 import { SCHEMA_VERSION } from './schema';
@@ -20,7 +21,6 @@ import { loadSnapshot, writeSnapshot } from './snapshot';
 import { loadSqlJs } from './sqlite';
 import {
   DEFAULT_RETENTION,
-  TERMINAL_STATUSES,
   type ListTasksQuery,
   type NewTask,
   type OwnerIdentity,
@@ -44,16 +44,25 @@ export interface TaskStoreOptions {
   compactAfterBytes?: number;
   /** Rows from another host are orphaned after this long without a heartbeat. */
   staleAfterMs?: number;
+  /**
+   * When compaction finds more than `max` finished rows in the hot database, it moves the oldest
+   * down to `keep` into an archive segment (historyArchive.ts). Defaults: 4,000 and 2,000.
+   */
+  hotHistory?: { max: number; keep: number };
+  /** How long a sealed log is still read after a rotation (tests shorten it). */
+  rotationGraceMs?: number;
   /** Overrides the owner identity (tests simulate other processes and hosts). */
   owner?: Partial<OwnerIdentity>;
 }
 
 const DEFAULT_COMPACT_AFTER_BYTES = 1024 * 1024;
+const DEFAULT_HOT_HISTORY = { max: 4_000, keep: 2_000 };
 const PRUNE_EVERY_FINISHES = 100;
 const PRUNE_BATCH = 500;
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
 const LOCK_NAME = 'compact.lock';
 const LOCK_STALE_MS = 5 * 60_000;
+const LOCK_UNWRITTEN_STALE_MS = 10_000;
 
 export class StoreClosedError extends Error {
   constructor() {
@@ -82,6 +91,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   readonly onDidChangeTasks = this._onDidChangeTasks.event;
 
   private stmts: JournalStatements;
+  private readonly archive: ArchiveCache;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
   private closing: Promise<void> | undefined;
@@ -90,6 +100,10 @@ export class TaskStore extends Disposable implements TaskJournal {
   private readonly damagedSeqs = new Set<number>();
   private readonly _notices: string[] = [];
   private readOnlyReason: string | undefined;
+  /** The log before the current one, still read until `until` (see ROTATION_GRACE_MS). */
+  private previous: { reader: LogReader; until: number } | undefined;
+  /** Set between the two phases of this instance's compaction. */
+  private sealing: number | undefined;
 
   private constructor(
     private readonly SQL: SqlJsStatic,
@@ -103,6 +117,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   ) {
     super();
     this.stmts = new JournalStatements(db);
+    this.archive = new ArchiveCache(SQL, dir, (notice) => this._notices.push(notice));
   }
 
   static async open(options: TaskStoreOptions): Promise<TaskStore> {
@@ -217,6 +232,10 @@ export class TaskStore extends Disposable implements TaskJournal {
     return this.options.compactAfterBytes ?? DEFAULT_COMPACT_AFTER_BYTES;
   }
 
+  private get graceMs(): number {
+    return this.options.rotationGraceMs ?? ROTATION_GRACE_MS;
+  }
+
   private get retention(): RetentionPolicy {
     return this.options.retention ?? DEFAULT_RETENTION;
   }
@@ -267,11 +286,11 @@ export class TaskStore extends Disposable implements TaskJournal {
     }
   }
 
-  private async drainReader(changed: Set<string>): Promise<number> {
-    const got = await this.reader.readNew();
-    this.tailBytes += got.bytesRead;
+  private async drain(reader: LogReader, changed: Set<string>): Promise<number> {
+    const got = await reader.readNew();
+    if (reader === this.reader) this.tailBytes += got.bytesRead;
     this.applyRaw(got.records, changed);
-    if (got.skippedBytes > 0) this.damagedSeqs.add(this.reader.seq);
+    if (got.skippedBytes > 0) this.damagedSeqs.add(reader.seq);
     return got.pendingBytes;
   }
 
@@ -279,23 +298,33 @@ export class TaskStore extends Disposable implements TaskJournal {
   private async catchUp(): Promise<{ ids: string[]; reloaded: boolean }> {
     const changed = new Set<string>();
     for (;;) {
-      await this.drainReader(changed);
+      await this.drain(this.reader, changed);
       const nextSeq = this.reader.seq + 1;
       if (!(await pathExists(path.join(this.dir, logFileName(nextSeq))))) {
         if (await this.reader.isUnlinked()) return this.reload();
         break;
       }
-      // A writer that did not yet see the new log may have appended to this one just before it appeared.
-      const pending = await this.drainReader(changed);
-      if (pending > 0) this.damagedSeqs.add(this.reader.seq);
       const next = await LogReader.open(this.dir, nextSeq);
       if (!next) return this.reload();
-      await this.reader.close();
+      // A writer whose rotation check ran just before the new log appeared may still land a record
+      // in this one: keep reading it for the grace period.
+      await this.retirePrevious();
+      this.previous = { reader: this.reader, until: Date.now() + this.graceMs };
       this.reader = next;
       this.tailBytes = 0;
     }
+    if (this.previous) {
+      await this.drain(this.previous.reader, changed);
+      if (Date.now() > this.previous.until) await this.retirePrevious();
+    }
     if (this.tailBytes > this.compactAfterBytes) this.scheduleCompaction();
     return { ids: [...changed], reloaded: false };
+  }
+
+  private async retirePrevious(): Promise<void> {
+    const prev = this.previous;
+    this.previous = undefined;
+    await prev?.reader.close();
   }
 
   /** Starts over from the snapshot: this instance fell behind two compactions of other processes. */
@@ -305,7 +334,7 @@ export class TaskStore extends Disposable implements TaskJournal {
     this._notices.push(...notices);
     this.stmts.free();
     this.db.close();
-    await this.reader.close();
+    await Promise.all([this.reader.close(), this.retirePrevious()]);
     this.db = state.db;
     this.stmts = new JournalStatements(state.db);
     this.reader = state.reader;
@@ -316,7 +345,7 @@ export class TaskStore extends Disposable implements TaskJournal {
     return { ids: [], reloaded: true };
   }
 
-  private async read<T>(fn: () => T): Promise<T> {
+  private async read<T>(fn: () => T | Promise<T>): Promise<T> {
     return this.exclusive(async () => {
       await this.refreshInner();
       return fn();
@@ -360,7 +389,9 @@ export class TaskStore extends Disposable implements TaskJournal {
    */
   private async write(rec: JournalRecord, durable: boolean): Promise<string[]> {
     if (this.readOnlyReason || !this.writer) throw new ReadOnlyStoreError(this.readOnlyReason ?? 'The task journal is read-only.');
-    const io = this.writer.append(encodeRecord(rec), durable);
+    const io = this.writer.append(encodeRecord(rec), durable).then((logSize) => {
+      if (logSize > this.compactAfterBytes) this.scheduleCompaction();
+    });
     this.stmts.run('SAVEPOINT journal_write', []);
     let ids: string[];
     try {
@@ -519,35 +550,69 @@ export class TaskStore extends Disposable implements TaskJournal {
       for (let i = 0; i < ids.length; i += PRUNE_BATCH) {
         await this.write(this.record('prune', { ids: ids.slice(i, i + PRUNE_BATCH) }), false);
       }
-      const logsDir = path.join(this.dir, 'logs') + path.sep;
-      await Promise.all(
-        [...victims.values()]
-          .filter((p): p is string => !!p && path.resolve(p).startsWith(logsDir))
-          .map((p) => fsp.unlink(p).catch(() => undefined)),
-      );
-      if (ids.length) this.log(`pruned ${ids.length} finished tasks`);
-      return ids.length;
+      const dropped = await this.pruneArchive(now);
+      await this.deleteLogs([...victims.values()]);
+      if (ids.length || dropped) this.log(`pruned ${ids.length} finished tasks and ${dropped} archived ones`);
+      return ids.length + dropped;
     });
+  }
+
+  /** Drops whole archive segments that retention no longer keeps; returns how many rows went with them. */
+  private async pruneArchive(now: number): Promise<number> {
+    const { maxAgeDays, maxRows } = this.retention;
+    const segments = this.stmts.segments().sort((a, b) => a.newest_started - b.newest_started);
+    const drop = new Set<string>();
+    if (maxAgeDays > 0) for (const seg of segments) if (seg.newest_finished < now - maxAgeDays * 86_400_000) drop.add(seg.name);
+    if (maxRows > 0) {
+      const allowed = Math.max(0, maxRows - Number(this.stmts.scalar(`SELECT count(*) FROM task_history WHERE ${PRUNABLE}`)));
+      let total = segments.filter((seg) => !drop.has(seg.name)).reduce((n, seg) => n + seg.rows, 0);
+      for (const seg of segments) {
+        if (total <= allowed) break;
+        if (!drop.has(seg.name)) {
+          drop.add(seg.name);
+          total -= seg.rows;
+        }
+      }
+    }
+    let rows = 0;
+    for (const seg of segments.filter((x) => drop.has(x.name))) {
+      const loaded = await this.archive.load(seg.name);
+      await this.deleteLogs(loaded?.all('SELECT id, log_path FROM task_history').map((r) => r.log_path) ?? []);
+      await this.write(this.record('dropSegment', { name: seg.name }), true);
+      this.archive.forget(seg.name);
+      await fsp.unlink(path.join(this.dir, ARCHIVE_DIR, seg.name)).catch(() => undefined);
+      rows += seg.rows;
+    }
+    return rows;
+  }
+
+  /** Deletes task logs, only ever inside this store's logs folder. */
+  private async deleteLogs(paths: readonly (string | null)[]): Promise<void> {
+    const logsDir = path.join(this.dir, 'logs') + path.sep;
+    await Promise.all(
+      paths.filter((p): p is string => !!p && path.resolve(p).startsWith(logsDir)).map((p) => fsp.unlink(p).catch(() => undefined)),
+    );
   }
 
   // ---- queries -------------------------------------------------------------------------------
 
   getTask(id: string): Promise<TaskRow | undefined> {
-    return this.read(() => this.getSync(id));
+    return this.read(async () => {
+      const hot = this.getSync(id);
+      if (hot) return hot;
+      const found = await this.archive.query(this.stmts.segments(), 'SELECT * FROM task_history WHERE id = ?', [id], (rows) => rows.length > 0);
+      return found[0];
+    });
   }
 
   private where(query: Omit<ListTasksQuery, 'limit'>): { sql: string; params: SqlValue[] } {
     const clauses: string[] = [];
     const params: SqlValue[] = [];
-    const statuses: readonly TaskStatus[] =
-      query.status === undefined
-        ? query.includeRunning
-          ? []
-          : TERMINAL_STATUSES
-        : typeof query.status === 'string'
-          ? [query.status]
-          : query.status;
-    if (statuses.length) {
+    if (query.status === undefined && !query.includeRunning) {
+      // Not "status IN (all terminal ones)": that makes SQLite sort every row instead of walking the started_at index.
+      clauses.push(`status <> 'running'`);
+    } else if (query.status !== undefined) {
+      const statuses: readonly TaskStatus[] = typeof query.status === 'string' ? [query.status] : query.status;
       clauses.push(`status IN (${statuses.map(() => '?').join(',')})`);
       params.push(...statuses);
     }
@@ -562,18 +627,40 @@ export class TaskStore extends Disposable implements TaskJournal {
     return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
   }
 
+  /** Archived rows are finished and resolved: a query for running rows only never needs them. */
+  private archiveMayMatch(query: Omit<ListTasksQuery, 'limit'>): boolean {
+    if (query.status === undefined) return true;
+    const statuses = typeof query.status === 'string' ? [query.status] : query.status;
+    return statuses.some((st) => st !== 'running');
+  }
+
+  /** The newest `limit` rows of a query over the hot rows and, when they are not enough, the archive. */
+  private async newestRows(where: { sql: string; params: SqlValue[] }, limit: number, useArchive: boolean, before?: number): Promise<TaskRow[]> {
+    const sql = `SELECT * FROM task_history ${where.sql} ORDER BY started_at DESC, id DESC LIMIT ?`;
+    const hot = this.stmts.all(sql, [...where.params, limit]);
+    const segments = useArchive ? this.stmts.segments().filter((seg) => before === undefined || seg.oldest_started < before) : [];
+    if (segments.length === 0) return hot;
+    const older = await this.archive.query(segments, sql, [...where.params, limit], (rows, next) => {
+      const all = [...hot, ...rows].sort(newestFirst);
+      return all.length >= limit && next.newest_started < all[limit - 1].started_at;
+    });
+    const seen = new Set(hot.map((r) => r.id));
+    return [...hot, ...older.filter((r) => !seen.has(r.id))].sort(newestFirst).slice(0, limit);
+  }
+
   listTasks(query: ListTasksQuery = {}): Promise<TaskRow[]> {
     return this.read(() => {
-      const w = this.where(query);
       const limit = Math.max(1, Math.min(query.limit ?? 50, 100_000));
-      return this.stmts.all(`SELECT * FROM task_history ${w.sql} ORDER BY started_at DESC, id DESC LIMIT ?`, [...w.params, limit]);
+      return this.newestRows(this.where(query), limit, this.archiveMayMatch(query), query.before);
     });
   }
 
   countTasks(query: Omit<ListTasksQuery, 'limit' | 'before'> = {}): Promise<number> {
-    return this.read(() => {
+    return this.read(async () => {
       const w = this.where(query);
-      return Number(this.stmts.scalar(`SELECT count(*) FROM task_history ${w.sql}`, w.params));
+      const sql = `SELECT count(*) FROM task_history ${w.sql}`;
+      const hot = Number(this.stmts.scalar(sql, w.params));
+      return this.archiveMayMatch(query) ? hot + (await this.archive.scalarSum(this.stmts.segments(), sql, w.params)) : hot;
     });
   }
 
@@ -584,9 +671,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   }
 
   listZeroOutputSuccesses(limit = 50): Promise<TaskRow[]> {
-    return this.read(() =>
-      this.stmts.all(`SELECT * FROM task_history WHERE status = 'success' AND output_bytes = 0 ORDER BY started_at DESC LIMIT ?`, [limit]),
-    );
+    return this.read(() => this.newestRows({ sql: `WHERE status = 'success' AND output_bytes = 0`, params: [] }, limit, true));
   }
 
   hasInFlightTask(query: { sessionId?: string; workspace?: string }): Promise<boolean> {
@@ -603,44 +688,86 @@ export class TaskStore extends Disposable implements TaskJournal {
     this.compactionScheduled = true;
     setTimeout(() => {
       void this.compact()
-        .catch((err) => this.log(`compaction failed: ${err}`))
+        .catch((err) => err instanceof StoreClosedError || this.log(`compaction failed: ${err}`))
         .finally(() => (this.compactionScheduled = false));
     }, 0).unref?.();
   }
 
   /**
    * Rewrites the snapshot and retires the logs it covers. Only one process compacts at a time
-   * (compact.lock). Returns false when another process holds the lock or the store is read-only.
+   * (compact.lock). Two phases: seal the current log by creating the next one, then — after the
+   * rotation grace, while this instance keeps working — drain the sealed log a last time, write
+   * the snapshot and delete what it covers. Returns false when another process holds the lock,
+   * the store is read-only, or this instance is already compacting.
    */
-  compact(): Promise<boolean> {
-    return this.exclusive(async () => {
-      if (this.readOnly || !this.writer) return false;
-      if (!(await this.tryLock())) return false;
-      try {
-        await this.refreshInner();
-        const sealed = this.reader.seq;
-        await (await fsp.open(path.join(this.dir, logFileName(sealed + 1)), 'a', FILE_MODE)).close();
-        await fsyncDir(this.dir);
-        // Writers that appended to the sealed log before they could see the new one are read here.
-        const changed = new Set<string>();
-        const pending = await this.drainReader(changed);
-        if (pending > 0) this.damagedSeqs.add(sealed);
-        if (changed.size) this._onDidChangeTasks.fire({ ids: [...changed], external: true });
-        const bytes = await writeSnapshot(this.db, this.dir, sealed, this.owner.id);
-        await this.retireLogs(sealed);
-        const next = await LogReader.open(this.dir, sealed + 1);
-        if (next) {
-          await this.reader.close();
-          this.reader = next;
-          this.tailBytes = 0;
-        }
-        await this.writer.moveTo(sealed + 1);
-        this.log(`compacted: snapshot ${bytes} bytes covers logs ≤ ${sealed}`);
-        return true;
-      } finally {
-        await fsp.unlink(path.join(this.dir, LOCK_NAME)).catch(() => undefined);
+  async compact(): Promise<boolean> {
+    const sealed = await this.exclusive(() => this.sealCurrentLog());
+    if (sealed === undefined) return false;
+    try {
+      if (this.graceMs > 0) await new Promise((r) => setTimeout(r, this.graceMs).unref?.());
+      return await this.exclusive(() => this.snapshotSealed(sealed));
+    } finally {
+      this.sealing = undefined;
+      await fsp.unlink(path.join(this.dir, LOCK_NAME)).catch(() => undefined);
+    }
+  }
+
+  private async sealCurrentLog(): Promise<number | undefined> {
+    if (this.readOnly || !this.writer || this.sealing !== undefined) return undefined;
+    if (!(await this.tryLock())) return undefined;
+    try {
+      await this.refreshInner();
+      const sealed = this.reader.seq;
+      await (await fsp.open(path.join(this.dir, logFileName(sealed + 1)), 'a', FILE_MODE)).close();
+      await fsyncDir(this.dir);
+      await this.writer.moveTo(sealed + 1);
+      this.sealing = sealed;
+      return sealed;
+    } catch (err) {
+      await fsp.unlink(path.join(this.dir, LOCK_NAME)).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  private async snapshotSealed(sealed: number): Promise<boolean> {
+    // Bring everything in, then read the sealed log one last time: the grace is over.
+    await this.refreshInner();
+    const changed = new Set<string>();
+    const sealedReader = this.reader.seq === sealed ? this.reader : this.previous?.reader.seq === sealed ? this.previous.reader : undefined;
+    if (sealedReader) {
+      const pending = await this.drain(sealedReader, changed);
+      if (pending > 0) this.damagedSeqs.add(sealed);
+    }
+    if (changed.size) this._onDidChangeTasks.fire({ ids: [...changed], external: true });
+    await this.archiveOldHistory();
+    // The state may already hold records of the next log: replaying them again over the snapshot is
+    // idempotent (journalOps.ts), so "covers ≤ sealed" stays true.
+    const bytes = await writeSnapshot(this.db, this.dir, sealed, this.owner.id);
+    if (this.previous?.reader.seq === sealed) await this.retirePrevious();
+    if (this.reader.seq === sealed) {
+      const next = await LogReader.open(this.dir, sealed + 1);
+      if (next) {
+        await this.reader.close();
+        this.reader = next;
+        this.tailBytes = 0;
       }
-    });
+    }
+    await this.retireLogs(sealed);
+    this.log(`compacted: snapshot ${bytes} bytes covers logs ≤ ${sealed}`);
+    return true;
+  }
+
+  /** Moves the oldest finished rows into a new archive segment when the hot database holds too many. */
+  private async archiveOldHistory(): Promise<void> {
+    const { max, keep } = this.options.hotHistory ?? DEFAULT_HOT_HISTORY;
+    const finished = Number(this.stmts.scalar(`SELECT count(*) FROM task_history WHERE ${PRUNABLE}`));
+    if (finished <= max) return;
+    const rows = this.stmts.all(`SELECT * FROM task_history WHERE ${PRUNABLE} ORDER BY started_at ASC, id ASC LIMIT ?`, [finished - keep]);
+    const onDisk = await fsp.readdir(path.join(this.dir, ARCHIVE_DIR)).catch(() => [] as string[]);
+    const last = Math.max(0, ...onDisk.map(segmentNumber), ...this.stmts.segments().map((seg) => segmentNumber(seg.name)));
+    const segment = await writeSegment(this.SQL, this.dir, segmentName(last + 1), rows);
+    await this.write(this.record('archive', { segment, ids: rows.map((r) => r.id) }), true);
+    this.log(`archived ${rows.length} finished tasks to ${segment.name}`);
   }
 
   private async retireLogs(upTo: number): Promise<void> {
@@ -685,16 +812,23 @@ export class TaskStore extends Disposable implements TaskJournal {
   }
 
   private async lockIsStale(lockPath: string): Promise<boolean> {
+    let stat;
     try {
-      const [text, stat] = await Promise.all([fsp.readFile(lockPath, 'utf8'), fsp.stat(lockPath)]);
-      if (Date.now() - stat.mtimeMs > LOCK_STALE_MS) return true;
-      const holder = JSON.parse(text) as { pid?: number; started_at?: number | null; host?: string };
-      if (holder.host !== this.owner.host || typeof holder.pid !== 'number') return false;
-      return (await processLiveness(holder.pid, holder.started_at ?? null)) !== 'alive';
+      stat = await fsp.stat(lockPath);
     } catch {
-      // A lock file torn by a crash between create and write.
-      return true;
+      return true; // released meanwhile
     }
+    const ageMs = Date.now() - stat.mtimeMs;
+    if (ageMs > LOCK_STALE_MS) return true;
+    let holder: { pid?: number; started_at?: number | null; host?: string };
+    try {
+      holder = JSON.parse(await fsp.readFile(lockPath, 'utf8'));
+    } catch {
+      // Created but not yet written by its holder — or torn by a crash right then: only age tells.
+      return ageMs > LOCK_UNWRITTEN_STALE_MS;
+    }
+    if (holder.host !== this.owner.host || typeof holder.pid !== 'number') return false;
+    return (await processLiveness(holder.pid, holder.started_at ?? null)) !== 'alive';
   }
 
   /** Waits for pending work, then releases files and memory. Does not compact: closing stays fast. */
@@ -702,7 +836,8 @@ export class TaskStore extends Disposable implements TaskJournal {
     if (!this.closing) {
       this.closing = this.exclusive(async () => {
         this.closed = true;
-        await Promise.allSettled([this.reader.close(), this.writer?.close()]);
+        await Promise.allSettled([this.reader.close(), this.writer?.close(), this.retirePrevious()]);
+        this.archive.dispose();
         this.stmts.free();
         this.db.close();
       });
@@ -714,4 +849,8 @@ export class TaskStore extends Disposable implements TaskJournal {
   override dispose(): void {
     void this.close().catch((err) => this.log(`closing the journal failed: ${err}`));
   }
+}
+
+function newestFirst(a: TaskRow, b: TaskRow): number {
+  return b.started_at - a.started_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
 }

@@ -10,7 +10,7 @@ import { makeTempDir, sampleTask } from '../helpers/tempDir';
 /** A store with 20 finished rows in its snapshot and 5 more in its log, closed. */
 async function seededStore(): Promise<{ dir: string; cleanup: () => Promise<void> }> {
   const t = await makeTempDir();
-  const s = await TaskStore.open({ dir: t.dir });
+  const s = await TaskStore.open({ rotationGraceMs: 0, dir: t.dir });
   for (let i = 0; i < 25; i++) {
     await s.startTask({ ...sampleTask(i), id: `row-${i}` });
     await s.finishTask(`row-${i}`, { status: 'success', exit_code: 0, output_bytes: i });
@@ -42,7 +42,7 @@ describe('a damaged snapshot never stops the store', () => {
       const file = path.join(dir, 'tasks.db');
       const damagedBytes = damage(await fsp.readFile(file));
       await fsp.writeFile(file, damagedBytes);
-      const store = await TaskStore.open({ dir });
+      const store = await TaskStore.open({ rotationGraceMs: 0, dir });
       const notice = store.notices.join('\n');
       assert.match(notice, /snapshot .* was damaged/);
       assert.match(notice, reason);
@@ -55,7 +55,7 @@ describe('a damaged snapshot never stops the store', () => {
       // And the store keeps working.
       await store.startTask({ ...sampleTask(99), id: 'after' });
       await store.close();
-      const again = await TaskStore.open({ dir });
+      const again = await TaskStore.open({ rotationGraceMs: 0, dir });
       assert.deepEqual(again.notices, [], 'the next open is clean');
       assert.equal((await again.getTask('after'))?.status, 'running');
       await again.close();
@@ -65,7 +65,7 @@ describe('a damaged snapshot never stops the store', () => {
 
   test('a truncated snapshot keeps the rows that can still be read', async () => {
     const t = await makeTempDir();
-    const s = await TaskStore.open({ dir: t.dir });
+    const s = await TaskStore.open({ rotationGraceMs: 0, dir: t.dir });
     for (let i = 0; i < 400; i++) {
       await s.startTask({ ...sampleTask(i), id: `big-${i}`, prompt: 'x'.repeat(500) });
       await s.finishTask(`big-${i}`, { status: 'success', exit_code: 0 });
@@ -75,7 +75,7 @@ describe('a damaged snapshot never stops the store', () => {
     const file = path.join(t.dir, 'tasks.db');
     const bytes = await fsp.readFile(file);
     await fsp.writeFile(file, bytes.subarray(0, Math.floor(bytes.length * 0.75)));
-    const store = await TaskStore.open({ dir: t.dir });
+    const store = await TaskStore.open({ rotationGraceMs: 0, dir: t.dir });
     const kept = await store.countTasks();
     assert.ok(kept > 100 && kept < 400, `salvaged ${kept} of 400 rows`);
     assert.match(store.notices.join('\n'), new RegExp(`${kept} rows were recovered`));
@@ -90,12 +90,12 @@ describe('a damaged log never stops the store', () => {
     const log = await currentLog(dir);
     const torn = encodeRecord({ v: 1, by: 'x', op: 'start', row: { id: 'torn' } }).subarray(0, 20);
     await fsp.appendFile(log, torn);
-    const store = await TaskStore.open({ dir });
+    const store = await TaskStore.open({ rotationGraceMs: 0, dir });
     assert.equal(await store.countTasks(), 25);
     assert.equal(await store.getTask('torn'), undefined);
     // A later record lands after the torn bytes; both stores read it and skip the damage.
     await store.startTask({ ...sampleTask(1), id: 'later' });
-    const other = await TaskStore.open({ dir });
+    const other = await TaskStore.open({ rotationGraceMs: 0, dir });
     assert.equal((await other.getTask('later'))?.status, 'running');
     assert.match(other.notices.join('\n'), /damaged bytes; every readable record was kept/);
     // Compaction keeps the damaged log aside instead of deleting it.
@@ -117,7 +117,7 @@ describe('a damaged log never stops the store', () => {
     const third = encodeRecord(records.records[0]).length + encodeRecord(records.records[1]).length;
     randomBytes(40).copy(bytes, third + 14);
     await fsp.writeFile(log, bytes);
-    const store = await TaskStore.open({ dir });
+    const store = await TaskStore.open({ rotationGraceMs: 0, dir });
     assert.match(store.notices.join('\n'), new RegExp(`${path.basename(log)} .* had \\d+ damaged bytes`));
     // The 3rd record was row-21's start; its finish (4th record) still records it.
     assert.equal((await store.getTask('row-21'))?.status, 'success');
@@ -132,11 +132,11 @@ describe('a damaged log never stops the store', () => {
     const seq = Number(path.basename(log).split('.')[1]);
     await fsp.writeFile(path.join(dir, logFileName(seq + 1)), Buffer.alloc(0));
     await fsp.writeFile(path.join(dir, logFileName(seq + 2)), randomBytes(5000));
-    const store = await TaskStore.open({ dir });
+    const store = await TaskStore.open({ rotationGraceMs: 0, dir });
     assert.equal(await store.countTasks(), 25);
     await store.startTask({ ...sampleTask(1), id: 'works' });
     await store.close();
-    const again = await TaskStore.open({ dir });
+    const again = await TaskStore.open({ rotationGraceMs: 0, dir });
     assert.equal((await again.getTask('works'))?.status, 'running');
     await again.close();
     await cleanup();

@@ -5,6 +5,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { processStartTime } from '../../src/core/processIdentity';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../src/core/schema';
+import { newDatabase } from '../../src/core/snapshot';
+import { loadSqlJs } from '../../src/core/sqlite';
 import { TaskStore, type TaskStoreOptions } from '../../src/core/taskStore';
 import { makeTempDir, sampleTask } from '../helpers/tempDir';
 
@@ -12,7 +15,7 @@ const DEAD_PID = 2 ** 22 + 12345; // above Linux's pid_max default: never a live
 
 async function withStore(fn: (store: TaskStore, dir: string) => Promise<void>, options: Partial<TaskStoreOptions> = {}) {
   const { dir, cleanup } = await makeTempDir();
-  const store = await TaskStore.open({ dir, ...options });
+  const store = await TaskStore.open({ rotationGraceMs: 0, dir, ...options });
   try {
     await fn(store, dir);
   } finally {
@@ -23,7 +26,7 @@ async function withStore(fn: (store: TaskStore, dir: string) => Promise<void>, o
 
 /** A store instance that claims to be another process (dead unless told otherwise). */
 function openAs(dir: string, owner: { pid?: number; startedAt?: number | null; host?: string }) {
-  return TaskStore.open({ dir, owner: { id: randomUUID(), pid: DEAD_PID, startedAt: null, host: os.hostname(), ...owner } });
+  return TaskStore.open({ rotationGraceMs: 0, dir, owner: { id: randomUUID(), pid: DEAD_PID, startedAt: null, host: os.hostname(), ...owner } });
 }
 
 describe('startTask', () => {
@@ -75,9 +78,9 @@ describe('startTask', () => {
 
   test('is durable before it resolves: a fresh instance reads the row without any close', async () => {
     const { dir, cleanup } = await makeTempDir();
-    const a = await TaskStore.open({ dir });
+    const a = await TaskStore.open({ rotationGraceMs: 0, dir });
     await a.startTask({ ...sampleTask(1), id: 'durable' });
-    const b = await TaskStore.open({ dir });
+    const b = await TaskStore.open({ rotationGraceMs: 0, dir });
     assert.equal((await b.getTask('durable'))?.status, 'running');
     await Promise.all([a.close(), b.close()]);
     await cleanup();
@@ -203,7 +206,7 @@ describe('markRunningAsInterrupted', () => {
 
   test("never touches a live owner's rows (another window, a CLI run) nor its own", () =>
     withStore(async (store, dir) => {
-      const other = await TaskStore.open({ dir }); // this very process: alive
+      const other = await TaskStore.open({ rotationGraceMs: 0, dir }); // this very process: alive
       await other.startTask({ ...sampleTask(1), id: 'live' });
       await store.startTask({ ...sampleTask(2), id: 'mine' });
       assert.deepEqual(await store.markRunningAsInterrupted(), []);
@@ -226,7 +229,7 @@ describe('markRunningAsInterrupted', () => {
 
   test('a row from another host is orphaned only when its heartbeat is stale', async () => {
     const { dir, cleanup } = await makeTempDir();
-    const store = await TaskStore.open({ dir, staleAfterMs: 60_000 });
+    const store = await TaskStore.open({ rotationGraceMs: 0, dir, staleAfterMs: 60_000 });
     const remote = await openAs(dir, { host: 'elsewhere.example', pid: process.pid });
     await remote.startTask({ ...sampleTask(1), id: 'fresh' });
     await remote.startTask({ ...sampleTask(2), id: 'stale', started_at: Date.now() - 3_600_000 });
@@ -238,7 +241,7 @@ describe('markRunningAsInterrupted', () => {
     await lonely.startTask({ ...sampleTask(3), id: 'silent', started_at: Date.now() - 3_600_000 });
     await lonely.close();
     // Every heartbeat is now older than 1 ms: all three rows are orphans to a scan that stale-judges at 1 ms.
-    const aged = await TaskStore.open({ dir, staleAfterMs: 1 });
+    const aged = await TaskStore.open({ rotationGraceMs: 0, dir, staleAfterMs: 1 });
     await new Promise((r) => setTimeout(r, 10));
     const marked2 = await aged.markRunningAsInterrupted();
     assert.deepEqual(marked2.map((r) => r.id).sort(), ['fresh', 'silent', 'stale']);
@@ -252,7 +255,7 @@ describe('markRunningAsInterrupted', () => {
       await store.startTask({ ...sampleTask(1), id: 'own' });
       const marked = await store.interruptOwnTasks(['own'], 'The window closed while the task ran.');
       assert.equal(marked[0].status, 'interrupted');
-      const fresh = await TaskStore.open({ dir });
+      const fresh = await TaskStore.open({ rotationGraceMs: 0, dir });
       const row = await fresh.getTask('own');
       assert.equal(row?.status, 'interrupted');
       assert.equal(row?.error, 'The window closed while the task ran.');
@@ -269,7 +272,7 @@ describe('queries', () => {
 
   before(async () => {
     ({ dir, cleanup } = await makeTempDir());
-    store = await TaskStore.open({ dir });
+    store = await TaskStore.open({ rotationGraceMs: 0, dir });
     const dead = await openAs(dir, {});
     await dead.startTask({ ...sampleTask(0), id: 'int-1', started_at: t0 });
     await dead.startTask({ ...sampleTask(1), id: 'int-2', started_at: t0 + 1 });
@@ -339,8 +342,8 @@ describe('queries', () => {
 describe('several instances on one store', () => {
   test('each sees the others rows on its next read, with a change event', async () => {
     const { dir, cleanup } = await makeTempDir();
-    const a = await TaskStore.open({ dir });
-    const b = await TaskStore.open({ dir });
+    const a = await TaskStore.open({ rotationGraceMs: 0, dir });
+    const b = await TaskStore.open({ rotationGraceMs: 0, dir });
     const events: string[][] = [];
     b.onDidChangeTasks((e) => e.external && events.push([...e.ids]));
     await a.startTask({ ...sampleTask(1), id: 'from-a' });
@@ -355,8 +358,8 @@ describe('several instances on one store', () => {
 
   test('rows survive compactions made by either instance, and the covered logs are retired', async () => {
     const { dir, cleanup } = await makeTempDir();
-    const a = await TaskStore.open({ dir, compactAfterBytes: 4096 });
-    const b = await TaskStore.open({ dir, compactAfterBytes: 4096 });
+    const a = await TaskStore.open({ rotationGraceMs: 0, dir, compactAfterBytes: 4096 });
+    const b = await TaskStore.open({ rotationGraceMs: 0, dir, compactAfterBytes: 4096 });
     for (let i = 0; i < 60; i++) {
       const s = i % 2 ? a : b;
       await s.startTask({ ...sampleTask(i), id: `c-${i}` });
@@ -368,7 +371,7 @@ describe('several instances on one store', () => {
     await Promise.all([a.close(), b.close()]);
     const names = await fsp.readdir(dir);
     assert.ok(names.filter((n) => n.endsWith('.journal')).length <= 3, `logs left: ${names.join(' ')}`);
-    const c = await TaskStore.open({ dir });
+    const c = await TaskStore.open({ rotationGraceMs: 0, dir });
     assert.equal(await c.countTasks(), 60);
     assert.equal((await c.getTask('c-59'))?.output_bytes, 59);
     await c.close();
@@ -380,7 +383,7 @@ describe('retention', () => {
   test('bounds finished history by count and age; never prunes running or unresolved interrupted rows; removes their logs', async () => {
     const { dir, cleanup } = await makeTempDir();
     const now = Date.now();
-    const store = await TaskStore.open({ dir, retention: { maxAgeDays: 30, maxRows: 5 } });
+    const store = await TaskStore.open({ rotationGraceMs: 0, dir, retention: { maxAgeDays: 30, maxRows: 5 } });
     const dead = await openAs(dir, {});
     await dead.startTask({ ...sampleTask(0), id: 'old-int', started_at: now - 400 * 86_400_000 });
     await dead.close();
@@ -400,7 +403,7 @@ describe('retention', () => {
     await assert.rejects(fsp.access(store.logPathFor('f-0')));
     await fsp.access(store.logPathFor('f-5'));
     await store.close();
-    const reopened = await TaskStore.open({ dir });
+    const reopened = await TaskStore.open({ rotationGraceMs: 0, dir });
     assert.equal(await reopened.countTasks({ includeRunning: true }), 6);
     await reopened.close();
     await cleanup();
@@ -426,12 +429,12 @@ describe('files and versions', () => {
     withStore(async (store, dir) => {
       await store.compact();
       const bytes = await fsp.readFile(path.join(dir, 'tasks.db'));
-      assert.equal(bytes.readUInt32BE(60), 1, 'user_version lives at offset 60 of the SQLite header');
+      assert.equal(bytes.readUInt32BE(60), SCHEMA_VERSION, 'user_version lives at offset 60 of the SQLite header');
     }));
 
   test('a store written by a newer version opens read-only with a clear message and is never rewritten', async () => {
     const { dir, cleanup } = await makeTempDir();
-    const s = await TaskStore.open({ dir });
+    const s = await TaskStore.open({ rotationGraceMs: 0, dir });
     await s.startTask({ ...sampleTask(1), id: 'keep' });
     await s.compact();
     await s.close();
@@ -441,9 +444,9 @@ describe('files and versions', () => {
     await fsp.writeFile(file, bytes);
     const before = await fsp.readdir(dir);
     const stat = await fsp.stat(file);
-    const ro = await TaskStore.open({ dir });
+    const ro = await TaskStore.open({ rotationGraceMs: 0, dir });
     assert.equal(ro.readOnly, true);
-    assert.match(ro.notices.join('\n'), /newer version of Agent Tasks \(schema 99; this version knows up to 1\)/);
+    assert.match(ro.notices.join('\n'), new RegExp(`newer version of Agent Tasks \\(schema 99; this version knows up to ${SCHEMA_VERSION}\\)`));
     assert.equal((await ro.getTask('keep'))?.status, 'running');
     await assert.rejects(ro.startTask(sampleTask(2)), /newer version/);
     assert.deepEqual(await ro.markRunningAsInterrupted(), []);
@@ -460,4 +463,96 @@ describe('files and versions', () => {
       await store.close();
       await assert.rejects(store.listTasks(), /closed/);
     }));
+});
+
+describe('migrations', () => {
+  test('a store at schema 1 is migrated at open, in order, and keeps its rows', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const SQL = await loadSqlJs();
+    const v1 = new SQL.Database();
+    v1.exec(MIGRATIONS[0]);
+    v1.exec('PRAGMA user_version = 1');
+    v1.exec(`INSERT INTO task_history (id, name, command, args, cwd, status, started_at, finished_at, owner_id, owner_pid, owner_host)
+             VALUES ('old', 'from v1', 'echo', '["hi"]', '/tmp', 'success', 1700000000000, 1700000001000, 'o', 1, 'h')`);
+    await fsp.writeFile(path.join(dir, 'tasks.db'), v1.export());
+    v1.close();
+    const store = await TaskStore.open({ dir, rotationGraceMs: 0 });
+    assert.deepEqual((await store.getTask('old'))?.args, ['hi']);
+    await store.compact();
+    await store.close();
+    const bytes = await fsp.readFile(path.join(dir, 'tasks.db'));
+    assert.equal(bytes.readUInt32BE(60), SCHEMA_VERSION);
+    const db = new SQL.Database(bytes);
+    assert.deepEqual(db.exec(`SELECT name FROM sqlite_master WHERE name = 'archive_segments'`)[0].values, [['archive_segments']]);
+    db.close();
+    await cleanup();
+  });
+
+  test('each migration runs in one transaction: a failing one leaves the database as it was', async () => {
+    const SQL = await loadSqlJs();
+    const db = newDatabase(SQL);
+    db.exec('PRAGMA user_version = 1; DROP TABLE archive_segments; CREATE TABLE archive_segments (x)');
+    const { migrate } = await import('../../src/core/schema');
+    assert.throws(() => migrate(db), /migration 2 failed/);
+    assert.equal(db.exec('PRAGMA user_version')[0].values[0][0], 1);
+    db.close();
+  });
+});
+
+describe('history archive', () => {
+  async function archivedStore(dir: string) {
+    const store = await TaskStore.open({ dir, rotationGraceMs: 0, hotHistory: { max: 20, keep: 10 }, retention: { maxAgeDays: 0, maxRows: 0 } });
+    const t0 = Date.now() - 1_000_000;
+    for (let i = 0; i < 50; i++) {
+      await store.startTask({ ...sampleTask(i), id: `a-${String(i).padStart(2, '0')}`, started_at: t0 + i * 1000 });
+      await fsp.writeFile(store.logPathFor(`a-${String(i).padStart(2, '0')}`), 'log');
+      await store.finishTask(`a-${String(i).padStart(2, '0')}`, { status: 'success', exit_code: 0, output_bytes: i });
+      if (i % 15 === 14) await store.compact();
+    }
+    await store.startTask({ ...sampleTask(99), id: 'still-running', started_at: t0 });
+    return store;
+  }
+
+  test('compaction moves old finished rows to segments; queries read through them', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const store = await archivedStore(dir);
+    const segments = await fsp.readdir(path.join(dir, 'archive'));
+    assert.ok(segments.length >= 2, `segments: ${segments}`);
+    assert.ok(segments.every((n) => /^history\.\d{8}\.db$/.test(n)));
+    const expected = Array.from({ length: 50 }, (_, i) => `a-${String(49 - i).padStart(2, '0')}`);
+    assert.deepEqual((await store.listTasks({ limit: 100 })).map((r) => r.id), expected);
+    const page1 = await store.listTasks({ limit: 30 });
+    const page2 = await store.listTasks({ limit: 30, before: page1[29].started_at });
+    assert.deepEqual([...page1, ...page2].map((r) => r.id), expected);
+    assert.equal(await store.countTasks(), 50);
+    assert.equal(await store.countTasks({ includeRunning: true }), 51);
+    assert.equal((await store.getTask('a-00'))?.output_bytes, 0);
+    assert.deepEqual((await store.listTasks({ status: 'running' })).map((r) => r.id), ['still-running']);
+    await store.close();
+    const again = await TaskStore.open({ dir, rotationGraceMs: 0 });
+    assert.equal(await again.countTasks(), 50);
+    assert.equal((await again.getTask('a-03'))?.status, 'success');
+    await again.close();
+    await cleanup();
+  });
+
+  test('retention drops whole segments with their logs; a missing or damaged segment is left out with a notice', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const store = await archivedStore(dir);
+    await store.close();
+    const segments = (await fsp.readdir(path.join(dir, 'archive'))).sort();
+    await fsp.writeFile(path.join(dir, 'archive', segments[segments.length - 1]), 'garbage');
+    const bounded = await TaskStore.open({ dir, rotationGraceMs: 0, retention: { maxAgeDays: 0, maxRows: 25 } });
+    const total = await bounded.countTasks();
+    assert.ok(total < 50, `the damaged segment's rows are left out (${total})`);
+    assert.match(bounded.notices.join('\n'), /archive segment .* was damaged/);
+    await bounded.prune();
+    const left = await bounded.countTasks();
+    assert.ok(left <= 25 && left > 0, `kept ${left}`);
+    assert.equal((await bounded.getTask('a-00')), undefined);
+    await assert.rejects(fsp.access(bounded.logPathFor('a-00')));
+    await fsp.access(bounded.logPathFor('a-49'));
+    await bounded.close();
+    await cleanup();
+  });
 });
