@@ -1,0 +1,34 @@
+/**
+ * Every id the manifest (package.json) and the code share. A unit test checks the manifest
+ * against these, so a renamed command cannot silently lose its menu entries.
+ */
+export const EXTENSION_ID = 'agenttasks.agent-tasks';
+export const VIEW_CONTAINER_ID = 'agentTasks';
+export const TASKS_VIEW_ID = 'agentTasks.tasks';
+/** VS Code generates `<view id>.focus` for every view. */
+export const FOCUS_TASKS_VIEW_COMMAND = `${TASKS_VIEW_ID}.focus`;
+
+export const Commands = {
+  run: 'agentTasks.run',
+  recover: 'agentTasks.recover',
+  cancel: 'agentTasks.cancel',
+  showOutput: 'agentTasks.showOutput',
+  dismiss: 'agentTasks.dismiss',
+  rerun: 'agentTasks.rerun',
+  copySessionId: 'agentTasks.copySessionId',
+  clearHistory: 'agentTasks.clearHistory',
+  refresh: 'agentTasks.refresh',
+  showLog: 'agentTasks.showLog',
+} as const;
+
+/** Registered but not contributed: the tree's "Show more" item runs it. */
+export const SHOW_MORE_HISTORY_COMMAND = 'agentTasks.tasks.showMore';
+
+/** Context keys the manifest's `when` clauses read. */
+export const ContextKeys = {
+  /** 'loading' | 'ready' | 'failed' */
+  state: 'agentTasks.state',
+  hasInterrupted: 'agentTasks.hasInterrupted',
+} as const;
+
+export const OUTPUT_SCHEME = 'agent-tasks-output';

@@ -1,0 +1,132 @@
+/**
+ * What the user can do with an interrupted (or any finished) task, decided without `vscode`:
+ * the picker items of the Recover command, which actions apply, and how a task is run again
+ * (through its profile, or verbatim when the profile is gone).
+ */
+import { renderLogLine } from '../../core/logRenderer';
+import { lastDisplayLine } from '../../core/outputParsers';
+import type { OutputFormat, TaskRow } from '../../core/taskTypes';
+import { passesSessionId, profileSettingPath, type AgentProfile, type ProfileEntry } from './agentProfiles';
+import { formatAgo, formatDuration, plural } from './format';
+import { taskDurationMs, taskLabel } from './taskPresentation';
+
+const DETAIL_MAX_CHARS = 160;
+
+/** The text of the notification shown when activation found interrupted tasks. */
+export function interruptedNotice(count: number): string {
+  return count === 1
+    ? '1 agent task was interrupted (its VS Code window closed while it ran). Recover it?'
+    : `${count} agent tasks were interrupted (their VS Code window closed while they ran). Recover them?`;
+}
+
+/**
+ * The last readable line of a log tail: the last line that renders to text (Claude/Codex JSON
+ * events rendered; escapes and progress-bar carriage returns removed). When the tail was cut
+ * from a larger file, its first (partial) line is skipped.
+ */
+export function lastReadableLine(format: OutputFormat, tail: string, truncated: boolean): string | null {
+  const lines = tail.split('\n');
+  const first = truncated ? 1 : 0;
+  for (let i = lines.length - 1; i >= first; i--) {
+    if (lines[i].trim() === '') continue;
+    const rendered = renderLogLine(format, lines[i].replace(/\r$/, ''));
+    if (rendered === null) continue;
+    const visible = lastDisplayLine(rendered);
+    if (visible !== null) return visible.length > DETAIL_MAX_CHARS ? `${visible.slice(0, DETAIL_MAX_CHARS - 1)}…` : visible;
+  }
+  return null;
+}
+
+export interface InterruptedPickItem {
+  readonly label: string;
+  readonly description: string;
+  readonly detail: string;
+}
+
+/** "Fix the flaky test" — "claude · interrupted 5 min ago · had run 3m 12s" — "› last output line". */
+export function interruptedPickItem(row: TaskRow, now: number, lastLine: string | null): InterruptedPickItem {
+  const parts: string[] = [];
+  if (row.agent) parts.push(row.agent);
+  parts.push(`interrupted ${formatAgo(row.finished_at ?? row.started_at, now)}`);
+  const ms = taskDurationMs(row, now);
+  if (ms !== null) parts.push(`had run ${formatDuration(ms)}`);
+  const detail = lastLine !== null ? `› ${lastLine}` : row.output_bytes > 0 ? '(output not readable)' : '(no output)';
+  return { label: taskLabel(row), description: parts.join(' · '), detail };
+}
+
+export type RecoverAction = 'resume' | 'restart' | 'openLog' | 'dismiss';
+
+export interface RecoverActionItem {
+  readonly action: RecoverAction;
+  readonly label: string;
+  readonly detail: string;
+}
+
+/** How a finished task can be run again. */
+export type RerunPlan =
+  | { readonly kind: 'profile'; readonly profile: AgentProfile }
+  /** The profile is gone (or the row came from the CLI without one): the journaled argv, as it was. */
+  | { readonly kind: 'verbatim'; readonly command: string; readonly args: readonly string[]; readonly format: OutputFormat }
+  | { readonly kind: 'impossible'; readonly reason: string };
+
+/** Run again / Restart from scratch: the same prompt and folder, a new session. */
+export function planRerun(row: TaskRow, entry: ProfileEntry | undefined): RerunPlan {
+  if (entry?.kind === 'ok') return { kind: 'profile', profile: entry.profile };
+  if (entry !== undefined) return { kind: 'impossible', reason: entry.problem };
+  if (row.command.trim() === '') return { kind: 'impossible', reason: 'The task has no command to run again.' };
+  // The old argv names the old session (`--session-id X`): agents refuse to start a session that exists.
+  if (row.session_id && row.args.some((a) => a.includes(row.session_id as string))) {
+    const name = row.agent ?? 'its agent';
+    return {
+      kind: 'impossible',
+      reason: `The agent profile "${name}" is no longer defined (${profileSettingPath(name)}), and the task's command line names its old session, so it cannot be run again as it was.`,
+    };
+  }
+  return { kind: 'verbatim', command: row.command, args: row.args, format: row.format };
+}
+
+export type ResumePlan = { readonly kind: 'resume'; readonly profile: AgentProfile; readonly sessionId: string } | { readonly kind: 'impossible'; readonly reason: string };
+
+/** Resume session: the same session continues, through the profile's `resumeArgs`. */
+export function planResume(row: TaskRow, entry: ProfileEntry | undefined): ResumePlan {
+  const name = row.agent ?? '';
+  if (!row.session_id) return { kind: 'impossible', reason: 'Resume is not available: the agent never reported a session ID.' };
+  if (entry === undefined) {
+    return { kind: 'impossible', reason: `Resume is not available: no agent profile "${name}" is defined (${profileSettingPath(name || 'name')}).` };
+  }
+  if (entry.kind !== 'ok') return { kind: 'impossible', reason: entry.problem };
+  if (entry.profile.resumeArgs === undefined) {
+    return { kind: 'impossible', reason: `Resume is not available: the profile "${entry.name}" has no "resumeArgs" (${profileSettingPath(entry.name, 'resumeArgs')}).` };
+  }
+  if (!passesSessionId(entry.profile, 'resume')) {
+    return { kind: 'impossible', reason: `Resume is not available: ${profileSettingPath(entry.name, 'resumeArgs')} does not use \${sessionId}.` };
+  }
+  return { kind: 'resume', profile: entry.profile, sessionId: row.session_id };
+}
+
+export interface RecoverActions {
+  readonly items: readonly RecoverActionItem[];
+  /** Why Resume or Restart are missing, for the picker's title. */
+  readonly notes: readonly string[];
+}
+
+export function recoverActions(row: TaskRow, resume: ResumePlan, rerun: RerunPlan): RecoverActions {
+  const items: RecoverActionItem[] = [];
+  const notes: string[] = [];
+  if (resume.kind === 'resume') {
+    items.push({ action: 'resume', label: '$(debug-continue) Resume session', detail: `Continue session ${resume.sessionId} with ${resume.profile.name}, where it stopped` });
+  } else {
+    notes.push(resume.reason);
+  }
+  if (rerun.kind !== 'impossible') {
+    items.push({ action: 'restart', label: '$(debug-restart) Restart from scratch', detail: `Run the same command${row.prompt ? ' and prompt' : ''} again in ${row.cwd}, in a new session` });
+  } else {
+    notes.push(rerun.reason);
+  }
+  items.push({ action: 'openLog', label: '$(output) Open Log', detail: row.output_bytes > 0 ? `See what it did before it stopped (${plural(row.output_bytes, 'byte')})` : 'It printed nothing before it stopped' });
+  items.push({ action: 'dismiss', label: '$(close) Dismiss', detail: 'Keep it in the history and stop offering to recover it' });
+  return { items, notes };
+}
+
+/** The default follow-up prompt for a resumed session (the user may edit it). */
+export const RESUME_PROMPT = 'You were interrupted. Continue where you left off.';

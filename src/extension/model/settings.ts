@@ -1,0 +1,36 @@
+/**
+ * Parsing of the scalar settings, so that a malformed value (a string where a number belongs,
+ * a negative count) falls back to the default with a message naming the setting, never a crash.
+ * No `vscode` import: config.ts hands the raw values over.
+ */
+import { DEFAULT_RETENTION, type RetentionPolicy } from '../../core/taskTypes';
+
+export const MAX_AGE_SETTING = 'agentTasks.history.maxAgeDays';
+export const MAX_ENTRIES_SETTING = 'agentTasks.history.maxEntries';
+export const STATUS_BAR_SETTING = 'agentTasks.statusBar.enabled';
+
+export interface Parsed<T> {
+  readonly value: T;
+  /** Each names its setting; empty when the value was fine. */
+  readonly problems: readonly string[];
+}
+
+function countSetting(setting: string, raw: unknown, fallback: number, problems: string[]): number {
+  if (raw === undefined || raw === null) return fallback;
+  if (typeof raw === 'number' && Number.isInteger(raw) && raw >= 0) return raw;
+  problems.push(`${setting} must be a whole number ≥ 0 (0 keeps everything), not ${JSON.stringify(raw)}; using ${fallback}.`);
+  return fallback;
+}
+
+export function parseRetention(raw: { maxAgeDays?: unknown; maxEntries?: unknown }): Parsed<RetentionPolicy> {
+  const problems: string[] = [];
+  const maxAgeDays = countSetting(MAX_AGE_SETTING, raw.maxAgeDays, DEFAULT_RETENTION.maxAgeDays, problems);
+  const maxRows = countSetting(MAX_ENTRIES_SETTING, raw.maxEntries, DEFAULT_RETENTION.maxRows, problems);
+  return { value: { maxAgeDays, maxRows }, problems };
+}
+
+export function parseBoolean(setting: string, raw: unknown, fallback: boolean): Parsed<boolean> {
+  if (raw === undefined || raw === null) return { value: fallback, problems: [] };
+  if (typeof raw === 'boolean') return { value: raw, problems: [] };
+  return { value: fallback, problems: [`${setting} must be true or false, not ${JSON.stringify(raw)}; using ${fallback}.`] };
+}

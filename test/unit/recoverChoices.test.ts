@@ -1,0 +1,85 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  interruptedNotice,
+  interruptedPickItem,
+  lastReadableLine,
+  planRerun,
+  planResume,
+  recoverActions,
+} from '../../src/extension/model/recoverChoices';
+import { BUILTIN_PROFILES, resolveProfiles, validateProfile, type ProfileEntry } from '../../src/extension/model/agentProfiles';
+import { T0, taskRow } from './helpers/taskRows';
+
+const interrupted = taskRow({ status: 'interrupted', finished_at: T0 + 192_000, exit_code: null, error: 'Interrupted: owner process is gone.' });
+const claude: ProfileEntry = { kind: 'ok', name: 'claude', source: 'built-in', profile: BUILTIN_PROFILES[0] };
+
+test('the activation notice', () => {
+  assert.equal(interruptedNotice(1), '1 agent task was interrupted (its VS Code window closed while it ran). Recover it?');
+  assert.equal(interruptedNotice(3), '3 agent tasks were interrupted (their VS Code window closed while they ran). Recover them?');
+});
+
+test('last readable line: Claude events rendered, bookkeeping skipped, cut first line ignored', () => {
+  const log = [
+    '{"type":"system","subtype":"init","session_id":"s1","model":"m"}',
+    '{"type":"assistant","message":{"content":[{"type":"text","text":"Looking at the tests.\\nRunning them now."}]}}',
+    '{"type":"stream_event","event":{}}',
+    '',
+  ].join('\n');
+  assert.equal(lastReadableLine('claude-stream-json', log, false), 'Running them now.');
+  assert.equal(lastReadableLine('text', 'one\n\x1b[32mtwo\x1b[0m\r\n\n', false), 'two');
+  assert.equal(lastReadableLine('text', 'partial line only', true), null);
+  assert.equal(lastReadableLine('text', '', false), null);
+  assert.equal(lastReadableLine('text', `${'y'.repeat(300)}\n`, false), `${'y'.repeat(159)}…`);
+});
+
+test('picker item: name, when, how long it ran, last line', () => {
+  assert.deepEqual(interruptedPickItem(interrupted, T0 + 192_000 + 5 * 60_000, 'Running them now.'), {
+    label: 'Fix the flaky test',
+    description: 'claude · interrupted 5 min ago · had run 3m 12s',
+    detail: '› Running them now.',
+  });
+  assert.equal(interruptedPickItem({ ...interrupted, output_bytes: 0 }, T0, null).detail, '(no output)');
+  assert.equal(interruptedPickItem(interrupted, T0, null).detail, '(output not readable)');
+});
+
+test('resume: needs a session id and a profile with resumeArgs using ${sessionId}', () => {
+  assert.deepEqual(planResume(interrupted, claude), { kind: 'resume', profile: BUILTIN_PROFILES[0], sessionId: 'sess-1' });
+  assert.deepEqual(planResume({ ...interrupted, session_id: null }, claude), { kind: 'impossible', reason: 'Resume is not available: the agent never reported a session ID.' });
+  assert.deepEqual(planResume(interrupted, undefined), { kind: 'impossible', reason: 'Resume is not available: no agent profile "claude" is defined (agentTasks.agents.claude).' });
+  const noResume = validateProfile('claude', { command: 'claude', args: ['-p', '${prompt}'] }, 'user');
+  assert.deepEqual(planResume(interrupted, noResume), {
+    kind: 'impossible',
+    reason: 'Resume is not available: the profile "claude" has no "resumeArgs" (agentTasks.agents.claude.resumeArgs).',
+  });
+  const noSession = validateProfile('claude', { command: 'claude', args: [], resumeArgs: ['--continue'] }, 'user');
+  assert.equal(planResume(interrupted, noSession).kind, 'impossible');
+  const invalid = validateProfile('claude', {}, 'user');
+  assert.deepEqual(planResume(interrupted, invalid), { kind: 'impossible', reason: 'agentTasks.agents.claude (user settings): "command" is missing.' });
+});
+
+test('rerun: through the profile, verbatim when it is gone, refused when the argv names the old session', () => {
+  assert.deepEqual(planRerun(interrupted, claude), { kind: 'profile', profile: BUILTIN_PROFILES[0] });
+  const cli = taskRow({ agent: null, command: 'make', args: ['test'], session_id: null, format: 'text' });
+  assert.deepEqual(planRerun(cli, undefined), { kind: 'verbatim', command: 'make', args: ['test'], format: 'text' });
+  assert.deepEqual(planRerun(interrupted, undefined), {
+    kind: 'impossible',
+    reason: 'The agent profile "claude" is no longer defined (agentTasks.agents.claude), and the task\'s command line names its old session, so it cannot be run again as it was.',
+  });
+  const blocked = resolveProfiles({ workspace: { mine: { command: 'x' } } }, false).entries.find((e) => e.name === 'mine');
+  assert.equal(planRerun(taskRow({ agent: 'mine' }), blocked).kind, 'impossible');
+});
+
+test('recover actions: resume only when possible, with the reason otherwise', () => {
+  const all = recoverActions(interrupted, planResume(interrupted, claude), planRerun(interrupted, claude));
+  assert.deepEqual(all.items.map((i) => i.action), ['resume', 'restart', 'openLog', 'dismiss']);
+  assert.deepEqual(all.items.map((i) => i.label), ['$(debug-continue) Resume session', '$(debug-restart) Restart from scratch', '$(output) Open Log', '$(close) Dismiss']);
+  assert.equal(all.items[0].detail, 'Continue session sess-1 with claude, where it stopped');
+  assert.equal(all.items[1].detail, 'Run the same command and prompt again in /home/me/project, in a new session');
+  assert.equal(all.items[2].detail, 'See what it did before it stopped (2048 bytes)');
+  assert.deepEqual(all.notes, []);
+  const noSession = { ...interrupted, session_id: null };
+  const some = recoverActions(noSession, planResume(noSession, claude), planRerun(noSession, claude));
+  assert.deepEqual(some.items.map((i) => i.action), ['restart', 'openLog', 'dismiss']);
+  assert.deepEqual(some.notes, ['Resume is not available: the agent never reported a session ID.']);
+});
