@@ -1,0 +1,55 @@
+/**
+ * Typed getters for the `agentTasks.*` settings. Values are read when needed (never cached), so
+ * a settings change applies to the next run; listeners use `affects*` with
+ * `onDidChangeConfiguration`. Parsing and validation live in ./model (plain Node, tested).
+ */
+import * as vscode from 'vscode';
+import type { RetentionPolicy } from '../core/taskTypes';
+import { resolveDefaultAgent, resolveProfiles, type ProfileLayers, type ResolvedProfiles } from './model/agentProfiles';
+import { parseBoolean, parseRetention, STATUS_BAR_SETTING, type Parsed } from './model/settings';
+
+const SECTION = 'agentTasks';
+
+function section(): vscode.WorkspaceConfiguration {
+  return vscode.workspace.getConfiguration(SECTION);
+}
+
+/** The setting per scope. Workspace scopes are read too: resolveProfiles decides (by trust) whether they count. */
+function layers(key: string): ProfileLayers {
+  const inspected = section().inspect<unknown>(key);
+  return { user: inspected?.globalValue, workspace: inspected?.workspaceValue, workspaceFolder: inspected?.workspaceFolderValue };
+}
+
+/**
+ * The agent profiles: built-ins, then user settings, then (only in a trusted workspace)
+ * workspace settings. `agentTasks.agents` is a restricted setting: in Restricted Mode a
+ * workspace cannot make this extension run a command.
+ */
+export function agentProfiles(): ResolvedProfiles {
+  return resolveProfiles(layers('agents'), vscode.workspace.isTrusted);
+}
+
+export function defaultAgent(): string {
+  return resolveDefaultAgent(layers('defaultAgent'), vscode.workspace.isTrusted);
+}
+
+export function retention(): Parsed<RetentionPolicy> {
+  const c = section();
+  return parseRetention({ maxAgeDays: c.get<unknown>('history.maxAgeDays'), maxEntries: c.get<unknown>('history.maxEntries') });
+}
+
+export function statusBarEnabled(): Parsed<boolean> {
+  return parseBoolean(STATUS_BAR_SETTING, section().get<unknown>('statusBar.enabled'), true);
+}
+
+export function affectsProfiles(e: vscode.ConfigurationChangeEvent): boolean {
+  return e.affectsConfiguration(`${SECTION}.agents`) || e.affectsConfiguration(`${SECTION}.defaultAgent`);
+}
+
+export function affectsRetention(e: vscode.ConfigurationChangeEvent): boolean {
+  return e.affectsConfiguration(`${SECTION}.history`);
+}
+
+export function affectsStatusBar(e: vscode.ConfigurationChangeEvent): boolean {
+  return e.affectsConfiguration(`${SECTION}.statusBar`);
+}

@@ -1,0 +1,259 @@
+/**
+ * The extension's one owner of everything (the idea of rust-analyzer's `Ctx`): activate() builds
+ * it and pushes it into `context.subscriptions`; every disposable below is registered here or in
+ * an object registered here. The task store opens asynchronously; commands that arrive before
+ * the recovery scan finished wait for it (`services()`).
+ */
+import * as path from 'node:path';
+import * as vscode from 'vscode';
+import { Disposable, setUnexpectedErrorHandler, toDisposable } from '../core/lifecycle';
+import { setSqlWasmPath } from '../core/sqlite';
+import { TaskRunner } from '../core/taskRunner';
+import { TaskStore } from '../core/taskStore';
+import type { RetentionPolicy } from '../core/taskTypes';
+import * as config from './config';
+import { errorMessage, UserFacingError } from './errors';
+import { ContextKeys, Commands, FOCUS_TASKS_VIEW_COMMAND } from './model/ids';
+import { interruptedNotice } from './model/recoverChoices';
+import { OutputView } from './outputView';
+import { registerRecoverCommand } from './recoverCommand';
+import { registerRunCommands, TaskLauncher } from './runCommand';
+import { StatusBar } from './statusBar';
+import { registerTaskCommands } from './taskCommands';
+import { TasksView } from './tasksView';
+
+export interface Services {
+  readonly store: TaskStore;
+  readonly runner: TaskRunner;
+}
+
+/** Why tasks still running are stopped when the extension host goes away. */
+const SHUTDOWN_REASON = 'Interrupted: the VS Code window closed or reloaded (or Agent Tasks was disabled or updated) while the task was running.';
+/** Pruning is not urgent: it waits until the editor has settled after start-up. */
+const PRUNE_DELAY_MS = 30_000;
+
+/**
+ * The store's retention policy, read from the settings whenever the store prunes, so that a
+ * settings change applies without reopening the store. Clear History overrides it briefly.
+ */
+class LiveRetention implements RetentionPolicy {
+  override: RetentionPolicy | undefined;
+  get maxAgeDays(): number {
+    return (this.override ?? config.retention().value).maxAgeDays;
+  }
+  get maxRows(): number {
+    return (this.override ?? config.retention().value).maxRows;
+  }
+}
+
+export class AgentTasksContext extends Disposable {
+  readonly log: vscode.LogOutputChannel;
+  readonly tasksView: TasksView;
+  readonly outputView: OutputView;
+  private readonly statusBar: StatusBar;
+  readonly launcher: TaskLauncher;
+  /** Resolves once the store is open and the recovery scan ran; undefined when that failed (the user was told). */
+  readonly ready: Promise<Services | undefined>;
+  private readonly retention = new LiveRetention();
+  private opened: Services | undefined;
+  private openError: unknown;
+  private shuttingDown: Promise<void> | undefined;
+
+  constructor(readonly extension: vscode.ExtensionContext) {
+    super();
+    this.log = this._register(vscode.window.createOutputChannel('Agent Tasks', { log: true }));
+    setUnexpectedErrorHandler((err) => this.log.error('Unexpected error in an event listener:', err));
+    void this.setContext(ContextKeys.state, 'loading');
+
+    this.tasksView = this._register(new TasksView(this));
+    this.outputView = this._register(new OutputView(this));
+    this.statusBar = this._register(new StatusBar(this));
+    this.launcher = new TaskLauncher(this);
+    for (const d of [...registerRunCommands(this), ...registerRecoverCommand(this), ...registerTaskCommands(this)]) this._register(d);
+    this._register(
+      vscode.workspace.onDidChangeConfiguration((e) => {
+        if (config.affectsRetention(e)) this.onRetentionChanged();
+        if (config.affectsProfiles(e)) this.logProfileProblems();
+      }),
+    );
+
+    this.ready = this.open()
+      .then((services) => {
+        this.opened = services;
+        this.tasksView.attach(services);
+        this.statusBar.attach(services);
+        this.outputView.attach(services);
+        void this.setContext(ContextKeys.state, 'ready');
+        return services;
+      })
+      .catch((err: unknown) => {
+        this.openError = err;
+        void this.setContext(ContextKeys.state, 'failed');
+        this.log.error('Agent Tasks could not open its task journal:', err);
+        void vscode.window.showErrorMessage(`Agent Tasks could not open its task journal: ${errorMessage(err)}`, 'Show Log').then((choice) => {
+          if (choice === 'Show Log') this.log.show();
+        });
+        return undefined;
+      });
+  }
+
+  /** The store and runner, once the recovery scan ran. Throws (a message for the user) when they could not be opened. */
+  async services(): Promise<Services> {
+    const services = await this.ready;
+    if (!services) throw new UserFacingError(`Agent Tasks is not available: its task journal could not be opened (${errorMessage(this.openError)}). See the "Agent Tasks" output for details.`);
+    if (this.shuttingDown) throw new UserFacingError('Agent Tasks is shutting down.');
+    return services;
+  }
+
+  /** The services if they are open now (views use this; they render nothing until then). */
+  get current(): Services | undefined {
+    return this.shuttingDown ? undefined : this.opened;
+  }
+
+  private async open(): Promise<Services> {
+    const dist = path.join(this.extension.extensionPath, 'dist');
+    setSqlWasmPath(path.join(dist, 'sql-wasm.wasm'));
+    const dir = this.extension.globalStorageUri.fsPath;
+    const retention = config.retention();
+    for (const problem of retention.problems) void this.showSettingWarning(problem, 'agentTasks.history');
+    const store = await TaskStore.open({ dir, retention: this.retention, log: (m) => this.log.debug(m) });
+    if (this.isDisposed) {
+      await store.close();
+      throw new Error('Agent Tasks was deactivated while it started.');
+    }
+    this._register(store);
+    // The runner is registered after the store, so it is disposed before it.
+    const runner = this._register(new TaskRunner(store, { log: (m) => this.log.warn(m) }));
+    // CLI runs and other windows write to the same store: show their rows live.
+    this._register(store.watchForChanges());
+    for (const notice of store.notices) {
+      this.log.warn(notice);
+      void vscode.window.showWarningMessage(notice);
+    }
+    const marked = await store.markRunningAsInterrupted();
+    if (marked.length > 0) this.log.info(`Marked ${marked.length} orphaned task(s) as interrupted: ${marked.map((r) => r.id).join(', ')}`);
+    const unresolved = await store.listUnresolvedInterruptedTasks();
+    this.log.info(`Task journal ${dir} open${store.readOnly ? ' (read-only)' : ''}; ${unresolved.length} interrupted task(s) to recover.`);
+    if (unresolved.length > 0) void this.offerRecovery(store, unresolved.map((r) => r.id));
+    this.schedulePrune(store);
+    return { store, runner };
+  }
+
+  private async offerRecovery(store: TaskStore, ids: readonly string[]): Promise<void> {
+    const choice = await vscode.window.showWarningMessage(interruptedNotice(ids.length), 'Recover…', 'Show', 'Dismiss');
+    if (choice === 'Recover…') await vscode.commands.executeCommand(Commands.recover);
+    else if (choice === 'Show') await vscode.commands.executeCommand(FOCUS_TASKS_VIEW_COMMAND);
+    else if (choice === 'Dismiss') {
+      // Closing the notification means "not now"; Dismiss means "stop offering these".
+      for (const id of ids) await store.resolveInterrupted(id, 'dismissed').catch((err) => this.log.warn(`Could not dismiss ${id}: ${errorMessage(err)}`));
+    }
+  }
+
+  private schedulePrune(store: TaskStore): void {
+    if (store.readOnly) return;
+    const timer = setTimeout(() => void this.prune(store), PRUNE_DELAY_MS);
+    this._register(toDisposable(() => clearTimeout(timer)));
+  }
+
+  private async prune(store: TaskStore): Promise<void> {
+    try {
+      const removed = await store.prune();
+      if (removed > 0) this.log.info(`Removed ${removed} task(s) beyond the history retention settings.`);
+    } catch (err) {
+      this.log.warn(`Pruning the history failed: ${errorMessage(err)}`);
+    }
+  }
+
+  private onRetentionChanged(): void {
+    const parsed = config.retention();
+    for (const problem of parsed.problems) void this.showSettingWarning(problem, 'agentTasks.history');
+    if (this.current && !this.current.store.readOnly) void this.prune(this.current.store);
+  }
+
+  /**
+   * Profiles are read when a run starts; an edit is only checked here, into the log: a message
+   * each time settings.json is saved mid-edit would be noise. Running a broken profile says why.
+   */
+  private logProfileProblems(): void {
+    const resolved = config.agentProfiles();
+    for (const problem of resolved.problems) this.log.warn(problem);
+    for (const entry of resolved.entries) if (entry.kind === 'invalid') this.log.warn(entry.problem);
+  }
+
+  /**
+   * Removes every finished task (and its log) from the history; running tasks and interrupted ones
+   * waiting for recovery stay. The store only prunes by policy, so this prunes with a policy that
+   * keeps nothing finished: max age 1 day, measured from a moment one day ahead.
+   */
+  async clearHistory(store: TaskStore): Promise<number> {
+    this.retention.override = { maxAgeDays: 1, maxRows: 0 };
+    try {
+      return await store.prune(Date.now() + 86_400_000 + 1);
+    } finally {
+      this.retention.override = undefined;
+    }
+  }
+
+  setContext(key: string, value: unknown): Thenable<unknown> {
+    return vscode.commands.executeCommand('setContext', key, value);
+  }
+
+  /**
+   * Registers a command whose errors are shown to the user (and logged), never lost. The command
+   * does not wait for the message to be closed: a script that runs it gets its answer at once.
+   */
+  registerCommand(id: string, handler: (...args: unknown[]) => unknown): vscode.Disposable {
+    return vscode.commands.registerCommand(id, async (...args: unknown[]) => {
+      try {
+        return await handler(...args);
+      } catch (err) {
+        void this.showError(err);
+        return undefined;
+      }
+    });
+  }
+
+  async showError(err: unknown): Promise<void> {
+    if (err instanceof UserFacingError) {
+      this.log.warn(err.message);
+      if (err.setting) return this.showSettingError(err.message, err.setting);
+      await vscode.window.showErrorMessage(err.message);
+      return;
+    }
+    this.log.error(err instanceof Error ? err : String(err));
+    const choice = await vscode.window.showErrorMessage(`Agent Tasks: ${errorMessage(err)}`, 'Show Log');
+    if (choice === 'Show Log') this.log.show();
+  }
+
+  async showSettingError(message: string, setting: string): Promise<void> {
+    if ((await vscode.window.showErrorMessage(message, 'Open Settings')) === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', setting);
+    }
+  }
+
+  async showSettingWarning(message: string, setting: string): Promise<void> {
+    this.log.warn(message);
+    if ((await vscode.window.showWarningMessage(message, 'Open Settings')) === 'Open Settings') {
+      await vscode.commands.executeCommand('workbench.action.openSettings', setting);
+    }
+  }
+
+  /**
+   * For deactivate: stops this window's running tasks (SIGTERM; their rows are recorded
+   * `interrupted` durably, with the reason) and closes the store. Idempotent.
+   */
+  shutdown(): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      const services = await this.ready;
+      if (!services) return;
+      try {
+        const stopped = await services.runner.stopAll(SHUTDOWN_REASON);
+        if (stopped.length > 0) this.log.info(`Stopped ${stopped.length} running task(s): ${stopped.map((r) => r.id).join(', ')}`);
+      } catch (err) {
+        this.log.error('Could not record the running tasks as interrupted:', err);
+      }
+      await services.store.close().catch((err) => this.log.error('Closing the task journal failed:', err));
+    })();
+    return this.shuttingDown;
+  }
+}

@@ -1,0 +1,362 @@
+/**
+ * Run Agent Task… and Run Again, plus the launcher that Recover uses too. A run is: pick a
+ * profile, pick the folder, type the prompt, expand the profile (model/agentProfiles.ts) with a
+ * fresh task id and session id, and hand the spec to the runner, which journals the row before
+ * it spawns anything. When a run cannot even start (a malformed profile, a refused spec) the
+ * attempt is still journaled, as a `failed` row that says why.
+ */
+import { randomUUID } from 'node:crypto';
+import * as os from 'node:os';
+import * as vscode from 'vscode';
+import { ReadOnlyStoreError, type TaskStore } from '../core/taskStore';
+import { TaskSpecError, type RunningTask, type TaskSpec } from '../core/taskRunner';
+import type { OutputFormat, TaskRow } from '../core/taskTypes';
+import * as config from './config';
+import type { AgentTasksContext, Services } from './context';
+import { UserFacingError } from './errors';
+import {
+  AGENTS_SETTING,
+  expandProfile,
+  orderForPicking,
+  passesSessionId,
+  profileCommandPreview,
+  profileSettingPath,
+  usesPrompt,
+  type AgentProfile,
+  type ProfileEntry,
+  type ResolvedProfiles,
+  type RunMode,
+} from './model/agentProfiles';
+import { displayCommandLine, firstLine, formatCost, formatDuration } from './model/format';
+import { Commands } from './model/ids';
+import { isUnresolvedInterrupted, taskLabel } from './model/taskPresentation';
+import { planRerun } from './model/recoverChoices';
+import { pickTask, taskFromArg } from './taskCommands';
+
+const NAME_MAX_CHARS = 80;
+
+/** Arguments of `agentTasks.run` for scripts and tests: each one given skips its question. */
+export interface RunArgs {
+  agent?: string;
+  prompt?: string;
+  cwd?: string;
+}
+
+export interface LaunchRequest {
+  readonly mode: RunMode;
+  readonly plan:
+    | { readonly kind: 'profile'; readonly profile: AgentProfile }
+    | { readonly kind: 'verbatim'; readonly command: string; readonly args: readonly string[]; readonly format: OutputFormat };
+  readonly agent: string | null;
+  readonly prompt: string | null;
+  readonly cwd: string;
+  readonly workspace: string | null;
+  /** The row this run continues or repeats. */
+  readonly parentId?: string | null;
+  /** Resume: the session to continue (else a fresh one). */
+  readonly sessionId?: string;
+}
+
+/** What a failed attempt's row records. */
+interface AttemptFields {
+  readonly name: string;
+  readonly agent: string | null;
+  readonly command: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+  readonly workspace: string | null;
+  readonly prompt: string | null;
+  readonly format: OutputFormat;
+  readonly parentId?: string | null;
+}
+
+export class TaskLauncher {
+  constructor(private readonly ctx: AgentTasksContext) {}
+
+  /**
+   * Starts a run. Resolves once the child is spawned (or its spawn failure is being journaled);
+   * the outcome is announced when it ends. Throws a UserFacingError when the run could not be
+   * started; the attempt is journaled first.
+   */
+  async launch(services: Services, req: LaunchRequest): Promise<RunningTask> {
+    ensureWritable(services.store);
+    const taskId = randomUUID();
+    const sessionId = req.sessionId ?? randomUUID();
+    let spec: TaskSpec;
+    if (req.plan.kind === 'profile') {
+      const profile = req.plan.profile;
+      const expanded = expandProfile(profile, req.mode, { prompt: req.prompt, sessionId, workspaceFolder: req.workspace ?? req.cwd, taskId });
+      spec = {
+        id: taskId,
+        name: taskName(req.prompt, profile.name, expanded.command, expanded.args),
+        agent: req.agent,
+        command: expanded.command,
+        args: expanded.args,
+        cwd: req.cwd,
+        workspace: req.workspace,
+        prompt: req.prompt,
+        format: expanded.format,
+        // Journaled from the first moment when the agent is told to use it; else learned from its output.
+        session_id: req.mode === 'resume' || passesSessionId(profile, req.mode) ? sessionId : null,
+        parent_id: req.parentId ?? null,
+        env: expanded.env,
+        shell: expanded.shell,
+      };
+    } else {
+      spec = {
+        id: taskId,
+        name: taskName(req.prompt, req.agent, req.plan.command, req.plan.args),
+        agent: req.agent,
+        command: req.plan.command,
+        args: [...req.plan.args],
+        cwd: req.cwd,
+        workspace: req.workspace,
+        prompt: req.prompt,
+        format: req.plan.format,
+        session_id: null,
+        parent_id: req.parentId ?? null,
+      };
+    }
+    let running: RunningTask;
+    try {
+      running = await services.runner.start(spec);
+    } catch (err) {
+      if (err instanceof TaskSpecError) {
+        await this.recordFailedAttempt(services.store, { ...spec, format: spec.format ?? 'text', agent: spec.agent ?? null, prompt: spec.prompt ?? null, workspace: spec.workspace ?? null, parentId: spec.parent_id }, err.message);
+        const where = req.plan.kind === 'profile' ? ` (${profileSettingPath(req.plan.profile.name)})` : '';
+        throw new UserFacingError(`Could not run "${spec.name}": ${sentence(err.message + where)}`, req.plan.kind === 'profile' ? AGENTS_SETTING : undefined);
+      }
+      if (err instanceof ReadOnlyStoreError) throw new UserFacingError(err.message);
+      throw err;
+    }
+    this.ctx.log.info(`Started task ${running.id}: ${displayCommandLine(spec.command, spec.args.map((a) => (a === spec.prompt ? '<prompt>' : a)))} in ${spec.cwd}`);
+    void running.done.then(
+      (row) => this.announce(row, req),
+      (err: unknown) => this.ctx.log.error(`Could not record the end of task ${running.id}:`, err),
+    );
+    return running;
+  }
+
+  /** Journals a run that could not start (malformed profile, refused spec): it shows in History, failed, with the reason. */
+  async recordFailedAttempt(store: TaskStore, fields: AttemptFields, error: string): Promise<void> {
+    const id = randomUUID();
+    try {
+      await store.finishTask(
+        id,
+        { status: 'failed', error, exit_code: null, signal: null },
+        {
+          id,
+          name: fields.name,
+          agent: fields.agent,
+          command: fields.command,
+          args: [...fields.args],
+          cwd: fields.cwd,
+          workspace: fields.workspace,
+          prompt: fields.prompt,
+          format: fields.format,
+          parent_id: fields.parentId ?? null,
+        },
+      );
+    } catch (err) {
+      this.ctx.log.warn(`Could not journal the failed attempt "${fields.name}": ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+
+  /** Tells the user how a run of this window ended (not when it was cancelled or the window is closing). */
+  private async announce(row: TaskRow, req: LaunchRequest): Promise<void> {
+    const label = taskLabel(row);
+    const took = row.finished_at !== null ? ` in ${formatDuration(Math.max(0, row.finished_at - row.started_at))}` : '';
+    const cost = row.cost_usd !== null ? ` (${formatCost(row.cost_usd)})` : '';
+    let choice: string | undefined;
+    if (row.status === 'success') {
+      const note = row.output_bytes === 0 ? ' It printed no output.' : '';
+      choice = await vscode.window.showInformationMessage(`Agent task "${label}" finished${took}${cost}.${note}`, 'Show Output');
+    } else if (row.status === 'failed') {
+      // No child pid: the command never ran (not found, not executable, missing folder).
+      const notStarted = row.child_pid === null && req.plan.kind === 'profile';
+      const setting = notStarted && req.plan.kind === 'profile' ? profileSettingPath(req.plan.profile.name, 'command') : undefined;
+      const hint = setting ? ` Check ${setting}.` : '';
+      const buttons = setting ? ['Open Settings', 'Show Output'] : ['Show Output'];
+      choice = await vscode.window.showErrorMessage(`Agent task "${label}" failed: ${sentence(row.error ?? 'unknown error')}${hint}`, ...buttons);
+      if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', AGENTS_SETTING);
+    }
+    if (choice === 'Show Output') await vscode.commands.executeCommand(Commands.showOutput, row.id);
+  }
+}
+
+export function ensureWritable(store: TaskStore): void {
+  if (store.readOnly) {
+    const reason = store.notices[store.notices.length - 1] ?? 'The task journal is read-only.';
+    throw new UserFacingError(`Agent Tasks cannot run tasks now. ${reason}`);
+  }
+}
+
+/** Ends a message with a period unless it ends with punctuation already. */
+function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** A task's name: the first line of its prompt, else "agent: command line". */
+function taskName(prompt: string | null, agent: string | null, command: string, args: readonly string[]): string {
+  const text = firstLine(prompt) || `${agent ? `${agent}: ` : ''}${displayCommandLine(command, args)}`;
+  return text.length <= NAME_MAX_CHARS ? text : `${text.slice(0, NAME_MAX_CHARS - 1)}…`;
+}
+
+export function findProfile(resolved: ResolvedProfiles, name: string | null): ProfileEntry | undefined {
+  return name === null ? undefined : resolved.entries.find((e) => e.name === name);
+}
+
+/** The folder a run uses: the given one, the only workspace folder, a picked one, or (no folder open) the home folder. */
+async function chooseFolder(cwd: string | undefined): Promise<{ cwd: string; workspace: string | null; label: string } | undefined> {
+  if (cwd !== undefined) {
+    const folder = vscode.workspace.getWorkspaceFolder(vscode.Uri.file(cwd));
+    return { cwd, workspace: folder?.uri.fsPath ?? null, label: cwd };
+  }
+  const folders = vscode.workspace.workspaceFolders ?? [];
+  if (folders.length === 0) return { cwd: os.homedir(), workspace: null, label: 'your home folder (no folder is open)' };
+  const folder = folders.length === 1 ? folders[0] : await vscode.window.showWorkspaceFolderPick({ placeHolder: 'Run the agent in which folder?', ignoreFocusOut: true });
+  if (!folder) return undefined;
+  if (folder.uri.scheme !== 'file') throw new UserFacingError(`Agent Tasks runs agents in folders on disk; "${folder.name}" is not one (${folder.uri.scheme}:).`);
+  return { cwd: folder.uri.fsPath, workspace: folder.uri.fsPath, label: folder.name };
+}
+
+/** The folder for a failed attempt's row: no question asked. */
+function defaultFolder(cwd: string | undefined): { cwd: string; workspace: string | null } {
+  if (cwd !== undefined) return { cwd, workspace: null };
+  const folder = vscode.workspace.workspaceFolders?.[0];
+  return folder ? { cwd: folder.uri.fsPath, workspace: folder.uri.fsPath } : { cwd: os.homedir(), workspace: null };
+}
+
+interface ProfileItem extends vscode.QuickPickItem {
+  readonly entry: ProfileEntry;
+}
+
+async function pickProfile(resolved: ResolvedProfiles, defaultAgent: string): Promise<ProfileEntry | undefined> {
+  const items: ProfileItem[] = orderForPicking(resolved.entries, defaultAgent).map((entry) => {
+    const isDefault = entry.name === defaultAgent;
+    switch (entry.kind) {
+      case 'ok':
+        return {
+          entry,
+          label: entry.name,
+          description: `${isDefault ? 'default · ' : ''}${entry.source === 'built-in' ? 'built-in' : `from ${entry.source} settings`}`,
+          detail: profileCommandPreview(entry.profile),
+        };
+      case 'invalid':
+        return { entry, label: entry.name, description: '$(error) invalid profile', detail: entry.problem };
+      case 'blocked':
+        return { entry, label: entry.name, description: '$(workspace-untrusted) workspace setting, not used in Restricted Mode', detail: 'Defined by this workspace, which is not trusted' };
+    }
+  });
+  const picked = await vscode.window.showQuickPick(items, {
+    title: 'Run Agent Task',
+    placeHolder: `Choose an agent (profiles come from ${AGENTS_SETTING})`,
+    matchOnDetail: true,
+    ignoreFocusOut: true,
+  });
+  return picked?.entry;
+}
+
+function parseRunArgs(arg: unknown): RunArgs {
+  if (typeof arg !== 'object' || arg === null) return {};
+  const a = arg as Record<string, unknown>;
+  const text = (key: string): string | undefined => {
+    const value = a[key];
+    if (value === undefined) return undefined;
+    if (typeof value !== 'string') throw new UserFacingError(`agentTasks.run: the "${key}" argument must be a string.`);
+    return value;
+  };
+  return { agent: text('agent'), prompt: text('prompt'), cwd: text('cwd') };
+}
+
+/** Agent Tasks: Run Agent Task… Returns the new task's id (for scripts and tests), or undefined when cancelled. */
+async function runAgentTask(ctx: AgentTasksContext, arg: unknown): Promise<string | undefined> {
+  const args = parseRunArgs(arg);
+  const services = await ctx.services();
+  ensureWritable(services.store);
+  const resolved = config.agentProfiles();
+  for (const problem of resolved.problems) void ctx.showSettingWarning(problem, AGENTS_SETTING);
+
+  let entry: ProfileEntry | undefined;
+  if (args.agent !== undefined) {
+    entry = findProfile(resolved, args.agent);
+    if (!entry) {
+      const where = defaultFolder(args.cwd);
+      const problem = `No agent profile "${args.agent}" is defined: add it to ${AGENTS_SETTING} (${profileSettingPath(args.agent)}).`;
+      await ctx.launcher.recordFailedAttempt(services.store, { name: `${args.agent}: unknown agent profile`, agent: args.agent, command: '', args: [], ...where, prompt: args.prompt ?? null, format: 'text' }, problem);
+      throw new UserFacingError(problem, AGENTS_SETTING);
+    }
+  } else {
+    entry = await pickProfile(resolved, config.defaultAgent());
+    if (!entry) return undefined;
+  }
+
+  if (entry.kind === 'blocked') {
+    ctx.log.warn(entry.problem);
+    void vscode.window.showWarningMessage(entry.problem, 'Manage Workspace Trust').then((choice) => {
+      if (choice === 'Manage Workspace Trust') void vscode.commands.executeCommand('workbench.trust.manage');
+    });
+    return undefined;
+  }
+  if (entry.kind === 'invalid') {
+    const where = defaultFolder(args.cwd);
+    await ctx.launcher.recordFailedAttempt(
+      services.store,
+      { name: `${entry.name}: invalid agent profile`, agent: entry.name, command: entry.command ?? '', args: [], ...where, prompt: args.prompt ?? null, format: entry.format },
+      entry.problem,
+    );
+    throw new UserFacingError(entry.problem, AGENTS_SETTING);
+  }
+
+  const profile = entry.profile;
+  const folder = await chooseFolder(args.cwd);
+  if (!folder) return undefined;
+  let prompt: string | null = null;
+  if (usesPrompt(profile)) {
+    prompt =
+      args.prompt ??
+      (await vscode.window.showInputBox({
+        title: `Run Agent Task: ${profile.name}`,
+        prompt: `What should ${profile.name} do? It runs in ${folder.label}.`,
+        placeHolder: 'Describe the task',
+        ignoreFocusOut: true,
+        validateInput: (v) => (v.trim() === '' ? 'Type what the agent should do.' : undefined),
+      })) ??
+      null;
+    if (prompt === null) return undefined;
+  }
+  const running = await ctx.launcher.launch(services, {
+    mode: 'start',
+    plan: { kind: 'profile', profile },
+    agent: profile.name,
+    prompt,
+    cwd: folder.cwd,
+    workspace: folder.workspace,
+  });
+  return running.id;
+}
+
+/** Agent Tasks: Run Again — the same prompt in the same folder, in a new session. */
+async function rerunTask(ctx: AgentTasksContext, arg: unknown): Promise<string | undefined> {
+  const services = await ctx.services();
+  const row = (await taskFromArg(services, arg)) ?? (await pickTask(services, 'finished', 'Run which task again?'));
+  if (!row) return undefined;
+  // An interrupted task waiting for recovery is restarted through Recover (it checks its agent is gone, and resolves it).
+  if (isUnresolvedInterrupted(row)) return vscode.commands.executeCommand<string | undefined>(Commands.recover, { taskId: row.id, action: 'restart' });
+  const plan = planRerun(row, findProfile(config.agentProfiles(), row.agent));
+  if (plan.kind === 'impossible') throw new UserFacingError(plan.reason, AGENTS_SETTING);
+  const running = await ctx.launcher.launch(services, {
+    mode: 'start',
+    plan,
+    agent: row.agent,
+    prompt: row.prompt,
+    cwd: row.cwd,
+    workspace: row.workspace,
+    parentId: row.id,
+  });
+  return running.id;
+}
+
+export function registerRunCommands(ctx: AgentTasksContext): vscode.Disposable[] {
+  return [ctx.registerCommand(Commands.run, (arg) => runAgentTask(ctx, arg)), ctx.registerCommand(Commands.rerun, (arg) => rerunTask(ctx, arg))];
+}

@@ -1,0 +1,281 @@
+/**
+ * The extension, activated against a fake `vscode` module (helpers/fakeVscode.ts) with the fake
+ * agent as its profile: activation and the recovery scan, Run, the tree, Show Output, a
+ * malformed profile, Restricted Mode, deactivate with a task running, and recovery on the next
+ * activation. The real-editor run is the end-to-end suite's job; this catches wiring mistakes.
+ */
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import Module from 'node:module';
+import { TaskStore } from '../../src/core/taskStore';
+import type { TaskRow } from '../../src/core/taskTypes';
+
+const ROOT = path.join(__dirname, '../../..');
+const FAKE_AGENT = path.join(ROOT, 'test/fixtures/fakeAgent.js');
+
+// Route `require('vscode')` to the fake before the extension loads.
+const moduleWithResolve = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
+const originalResolve = moduleWithResolve._resolveFilename;
+moduleWithResolve._resolveFilename = function (request: string, ...rest: unknown[]) {
+  if (request === 'vscode') return path.join(__dirname, 'helpers/fakeVscode.js');
+  return originalResolve.call(this, request, ...rest);
+};
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const vscode = require('./helpers/fakeVscode') as typeof import('./helpers/fakeVscode');
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const extension = require('../../src/extension/extension') as typeof import('../../src/extension/extension');
+const { fake } = vscode;
+
+let tmp: string;
+let storeDir: string;
+let workspaceDir: string;
+let argvFile: string;
+
+interface Activation {
+  subscriptions: { dispose(): void }[];
+  ready: Promise<boolean>;
+}
+
+function activate(): Activation {
+  const subscriptions: { dispose(): void }[] = [];
+  const context = {
+    subscriptions,
+    extensionPath: ROOT,
+    extensionUri: vscode.Uri.file(ROOT),
+    globalStorageUri: vscode.Uri.file(storeDir),
+  };
+  const api = extension.activate(context as never);
+  return { subscriptions, ready: api.ready };
+}
+
+async function deactivate(a: Activation): Promise<void> {
+  await extension.deactivate();
+  for (const d of a.subscriptions.reverse()) d.dispose();
+}
+
+function fakeProfile(extraEnv: Record<string, string> = {}): unknown {
+  return {
+    command: process.execPath,
+    args: [FAKE_AGENT, '-p', '${prompt}', '--session-id', '${sessionId}', '--output-format', 'stream-json'],
+    resumeArgs: [FAKE_AGENT, '-p', '${prompt}', '--resume', '${sessionId}', '--output-format', 'stream-json'],
+    format: 'claude-stream-json',
+    env: { FAKE_AGENT_ARGV_FILE: argvFile, ...extraEnv },
+  };
+}
+
+async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await fn();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+async function readRow(id: string): Promise<TaskRow | undefined> {
+  const store = await TaskStore.open({ dir: storeDir });
+  try {
+    return await store.getTask(id);
+  } finally {
+    await store.close();
+  }
+}
+
+/** Group label → the task items under it, as the tree shows them. */
+async function treeItems(): Promise<Map<string, InstanceType<typeof vscode.TreeItem>[]>> {
+  const provider = fake.treeProvider!;
+  const out = new Map<string, InstanceType<typeof vscode.TreeItem>[]>();
+  for (const group of await provider.getChildren()) {
+    const children = await provider.getChildren(group);
+    out.set(provider.getTreeItem(group).label, children.map((c) => provider.getTreeItem(c)));
+  }
+  return out;
+}
+
+function run(args: { agent: string; prompt?: string; cwd?: string }): Promise<string | undefined> {
+  return vscode.commands.executeCommand('agentTasks.run', { cwd: workspaceDir, ...args }) as Promise<string | undefined>;
+}
+
+before(() => {
+  tmp = mkdtempSync(path.join(os.tmpdir(), 'agent-tasks-ext-'));
+  storeDir = path.join(tmp, 'globalStorage', 'agenttasks.agent-tasks');
+  workspaceDir = path.join(tmp, 'workspace');
+  argvFile = path.join(tmp, 'argv.jsonl');
+  require('node:fs').mkdirSync(workspaceDir, { recursive: true });
+});
+
+after(() => {
+  moduleWithResolve._resolveFilename = originalResolve;
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+test('activates, runs a task, shows it in the tree and its output', async () => {
+  fake.reset();
+  fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
+  fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile() } };
+  const a = activate();
+  try {
+    assert.equal(await a.ready, true);
+    assert.equal(fake.contextKeys.get('agentTasks.state'), 'ready');
+    assert.deepEqual(await fake.treeProvider!.getChildren(), [], 'an empty store shows the welcome view');
+    assert.equal(fake.statusBar!.visible, false);
+
+    const prompt = 'Say "hi"; then $(exit) && rm -rf nothing\nsecond line';
+    const id = await run({ agent: 'fake', prompt });
+    assert.ok(id);
+    const row = await waitFor('the task to finish', async () => {
+      const r = await readRow(id);
+      return r && r.status !== 'running' ? r : undefined;
+    });
+    assert.equal(row.status, 'success', row.error ?? '');
+    assert.equal(row.name, 'Say "hi"; then $(exit) && rm -rf nothing');
+    assert.equal(row.agent, 'fake');
+    assert.equal(row.cwd, workspaceDir);
+    assert.equal(row.prompt, prompt);
+    assert.match(row.session_id ?? '', /^[0-9a-f-]{36}$/);
+    const argv = JSON.parse(readFileSync(argvFile, 'utf8').trim().split('\n').pop()!);
+    assert.deepEqual(argv, ['-p', prompt, '--session-id', row.session_id, '--output-format', 'stream-json'], 'the prompt is one argv element');
+
+    const items = await waitFor('the tree to show the task', async () => {
+      const t = await treeItems();
+      return t.get('History')?.length === 1 ? t : undefined;
+    });
+    assert.deepEqual([...items.keys()], ['Running', 'History']);
+    const item = items.get('History')![0];
+    assert.equal(item.id, id);
+    assert.equal(item.label, 'Say "hi"; then $(exit) && rm -rf nothing');
+    assert.match(item.description ?? '', /^fake · success · [\d.]+m?s · 46 tokens · \$0\.0123$/);
+    assert.equal(item.iconPath?.id, 'check');
+    assert.equal(item.contextValue, 'agentTask.success.session');
+    assert.equal(item.tooltip?.isTrusted, false);
+    assert.equal(item.tooltip?.supportHtml, false);
+    assert.match(item.tooltip?.value ?? '', /\*\*Session ID:\*\* /);
+
+    await waitFor('the finish notification', () => fake.messages.find((m) => m.kind === 'info' && m.text.startsWith('Agent task "Say "hi"')));
+    const doc = (await vscode.workspace.openTextDocument(vscode.Uri.from({ scheme: 'agent-tasks-output', path: `/${id}/x.log` }))) as { getText(): string };
+    const text = doc.getText();
+    assert.match(text, /^Agent task: Say "hi"/);
+    assert.match(text, /Hello from the fake agent\./);
+    assert.match(text, /Success after .* · \$0\.0123\.\n$/);
+    assert.equal(text.includes('{"type"'), false, 'rendered, not raw JSON');
+
+    assert.equal(await vscode.commands.executeCommand('agentTasks.copySessionId', id), row.session_id);
+    assert.equal(vscode.env.clipboard.text, row.session_id);
+  } finally {
+    await deactivate(a);
+  }
+});
+
+test('a malformed profile: a message naming the setting, and the attempt is journaled', async () => {
+  fake.reset();
+  fake.settings['agentTasks.agents'] = { globalValue: { bad: { args: ['x'], format: 'json' } } };
+  const a = activate();
+  try {
+    assert.equal(await a.ready, true);
+    assert.equal(await run({ agent: 'bad', prompt: 'p' }), undefined);
+    const error = await waitFor('the error', () => fake.messages.find((m) => m.kind === 'error'));
+    assert.equal(error.text, 'agentTasks.agents.bad (user settings): "command" is missing; "format" must be one of "text", "claude-stream-json", "codex-json", not string "json".');
+    const items = await waitFor('the failed attempt in the tree', async () => {
+      const t = await treeItems();
+      return t.get('History')?.find((i) => i.label === 'bad: invalid agent profile');
+    });
+    assert.match(items.description ?? '', /^bad · failed to start · /);
+    assert.equal(items.iconPath?.id, 'error');
+
+    fake.messages = [];
+    await run({ agent: 'missing', prompt: 'p' });
+    const missing = await waitFor('the error', () => fake.messages.find((m) => m.kind === 'error'));
+    assert.equal(missing.text, 'No agent profile "missing" is defined: add it to agentTasks.agents (agentTasks.agents.missing).');
+
+    fake.messages = [];
+    fake.settings['agentTasks.agents'] = { globalValue: { nothere: { command: path.join(tmp, 'no-such-agent'), args: ['${prompt}'] } } };
+    const id = await run({ agent: 'nothere', prompt: 'p' });
+    assert.ok(id, 'a missing command is a run that fails');
+    const failed = await waitFor('the spawn failure', () => fake.messages.find((m) => m.kind === 'error'));
+    assert.match(failed.text, /^Agent task "p" failed: Command not found: ".*no-such-agent" \(is it installed and on PATH\?\)\. Check agentTasks\.agents\.nothere\.command\.$/);
+  } finally {
+    await deactivate(a);
+  }
+});
+
+test('Restricted Mode: profiles from workspace settings do not run', async () => {
+  fake.reset();
+  fake.trusted = false;
+  fake.settings['agentTasks.agents'] = { workspaceValue: { wsonly: fakeProfile() } };
+  const a = activate();
+  try {
+    assert.equal(await a.ready, true);
+    const before = readFileSync(argvFile, 'utf8');
+    assert.equal(await run({ agent: 'wsonly', prompt: 'p' }), undefined);
+    const warning = await waitFor('the explanation', () => fake.messages.find((m) => m.kind === 'warning'));
+    assert.match(warning.text, /^The agent profile "wsonly" comes from this workspace's settings .* This workspace is not trusted/);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal(readFileSync(argvFile, 'utf8'), before, 'nothing ran');
+  } finally {
+    await deactivate(a);
+  }
+});
+
+test('deactivate stops running tasks as interrupted; the next activation offers recovery', async () => {
+  fake.reset();
+  fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
+  fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile({ FAKE_AGENT_SLEEP_MS: '30000' }) } };
+  let a = activate();
+  let id: string | undefined;
+  try {
+    assert.equal(await a.ready, true);
+    id = await run({ agent: 'fake', prompt: 'Long job' });
+    assert.ok(id);
+    await waitFor('the status bar', () => fake.statusBar!.visible && fake.statusBar!.text === '$(sync~spin) 1');
+    const running = await waitFor('the running row', async () => {
+      const t = await treeItems();
+      return t.get('Running')?.[0];
+    });
+    assert.equal(running.contextValue, 'agentTask.running.own.session');
+    assert.equal(running.iconPath?.id, 'sync~spin');
+  } finally {
+    await deactivate(a);
+  }
+  const stopped = await readRow(id!);
+  assert.equal(stopped?.status, 'interrupted');
+  assert.match(stopped?.error ?? '', /^Interrupted: the VS Code window closed or reloaded/);
+
+  fake.reset();
+  fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
+  fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile() } };
+  a = activate();
+  try {
+    assert.equal(await a.ready, true);
+    const notice = await waitFor('the recovery notification', () => fake.messages.find((m) => m.kind === 'warning'));
+    assert.equal(notice.text, '1 agent task was interrupted (its VS Code window closed while it ran). Recover it?');
+    const items = await waitFor('the Interrupted group', async () => {
+      const t = await treeItems();
+      return t.get('Interrupted')?.length === 1 ? t : undefined;
+    });
+    assert.equal(items.get('Interrupted')![0].contextValue, 'agentTask.interrupted.unresolved.session');
+    assert.deepEqual(fake.treeView!.badge, { value: 1, tooltip: '1 interrupted agent task to recover' });
+    await waitFor('the status bar warning', () => fake.statusBar!.text === '$(warning) 1' && fake.statusBar!.backgroundColor?.id === 'statusBarItem.warningBackground');
+
+    const resumedId = (await vscode.commands.executeCommand('agentTasks.recover', { taskId: id, action: 'resume', prompt: 'Go on', stopAgent: true })) as string;
+    assert.ok(resumedId);
+    const resumed = await waitFor('the resumed run to finish', async () => {
+      const r = await readRow(resumedId);
+      return r && r.status !== 'running' ? r : undefined;
+    });
+    assert.equal(resumed.status, 'success', resumed.error ?? '');
+    assert.equal(resumed.parent_id, id);
+    assert.equal(resumed.session_id, stopped?.session_id, 'the same session continues');
+    const argv = JSON.parse(readFileSync(argvFile, 'utf8').trim().split('\n').pop()!);
+    assert.deepEqual(argv, ['-p', 'Go on', '--resume', stopped?.session_id, '--output-format', 'stream-json']);
+    const original = await readRow(id!);
+    assert.equal(original?.resolution, 'resumed');
+    await waitFor('the Interrupted group to go', async () => ((await treeItems()).has('Interrupted') ? undefined : true));
+    assert.equal(fake.treeView!.badge, undefined);
+  } finally {
+    await deactivate(a);
+  }
+});
