@@ -66,6 +66,8 @@ test('rerun: through the profile, verbatim when it is gone, refused when the arg
     kind: 'impossible',
     reason: 'The agent profile "claude" is no longer defined (agentTasks.agents.claude), and the task\'s command line names its old session, so it cannot be run again as it was.',
   });
+  const fromCli = taskRow({ prompt: null, session_id: 'learned', command: 'claude', args: ['-p', 'hello', '--output-format', 'stream-json', '--verbose'] });
+  assert.deepEqual(planRerun(fromCli, claude), { kind: 'verbatim', command: 'claude', args: fromCli.args, format: 'claude-stream-json' }, 'the CLI row keeps its own prompt');
   const blocked = resolveProfiles({ workspace: { mine: { command: 'x' } } }, false).entries.find((e) => e.name === 'mine');
   assert.equal(planRerun(taskRow({ agent: 'mine' }), blocked).kind, 'impossible');
 });

@@ -6,7 +6,7 @@
 import { renderLogLine } from '../../core/logRenderer';
 import { lastDisplayLine } from '../../core/outputParsers';
 import type { OutputFormat, TaskRow } from '../../core/taskTypes';
-import { passesSessionId, profileSettingPath, type AgentProfile, type ProfileEntry } from './agentProfiles';
+import { passesSessionId, profileSettingPath, usesPrompt, type AgentProfile, type ProfileEntry } from './agentProfiles';
 import { formatAgo, formatDuration, plural } from './format';
 import { taskDurationMs, taskLabel } from './taskPresentation';
 
@@ -71,8 +71,10 @@ export type RerunPlan =
 
 /** Run again / Restart from scratch: the same prompt and folder, a new session. */
 export function planRerun(row: TaskRow, entry: ProfileEntry | undefined): RerunPlan {
-  if (entry?.kind === 'ok') return { kind: 'profile', profile: entry.profile };
-  if (entry !== undefined) return { kind: 'impossible', reason: entry.problem };
+  // A row the CLI started has its prompt inside its argv, not in `prompt`: the profile would run it without one.
+  const profileFits = entry?.kind !== 'ok' || row.prompt !== null || !usesPrompt(entry.profile);
+  if (entry?.kind === 'ok' && profileFits) return { kind: 'profile', profile: entry.profile };
+  if (entry !== undefined && entry.kind !== 'ok') return { kind: 'impossible', reason: entry.problem };
   if (row.command.trim() === '') return { kind: 'impossible', reason: 'The task has no command to run again.' };
   // The old argv names the old session (`--session-id X`): agents refuse to start a session that exists.
   if (row.session_id && row.args.some((a) => a.includes(row.session_id as string))) {
