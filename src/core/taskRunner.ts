@@ -1,0 +1,693 @@
+/**
+ * Runs agent commands (Claude Code, Codex, any long command) as child processes and journals
+ * each run: the row is durable before the child is spawned, the child's output streams to a
+ * per-task log and through the agent's output parser, and the row is finished with the outcome.
+ * Plain Node: no `vscode` import, so the extension and the CLI share it.
+ *
+ * Process quirks this file relies on:
+ * - Children are spawned `detached`: on POSIX that makes each one the leader of its own process
+ *   group (setsid), so cancel can signal the whole tree (`process.kill(-pid)`) — agents spawn
+ *   shells, MCP servers, test runners. It also keeps a terminal's Ctrl-C (sent to the foreground
+ *   group) away from the child: the CLI forwards it as a cancel instead. On Windows `detached`
+ *   gives the child its own (hidden) console; there are no process groups, so only the child
+ *   itself is signalled there.
+ * - `exit` fires when the process ends, `close` once its stdio pipes are drained too: the runner
+ *   finishes on `close` so no output is lost. A grandchild that inherited the pipes can hold them
+ *   open long after the child exited; after PIPE_DRAIN_GRACE_MS the runner stops waiting for it.
+ * - A child killed by a signal reports `code === null` and the signal's name.
+ * - A spawn failure (ENOENT, EACCES) is reported by an `error` event with no pid, followed by a
+ *   `close` with a negative code; a cwd that is a file makes `spawn` throw synchronously.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { once } from 'node:events';
+import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
+import * as path from 'node:path';
+import { finished, type Readable, type Writable } from 'node:stream';
+import { Disposable, Emitter, toDisposable } from './lifecycle';
+import { createOutputParser, type OutputParser, type OutputSummary } from './outputParsers';
+import { processStartTime } from './processIdentity';
+import { OUTPUT_FORMATS, type NewTask, type RunningPatch, type TaskJournal, type TaskResult, type TaskRow } from './taskTypes';
+
+/** A task to start: the journaled fields plus what only the child gets. */
+export type TaskSpec = NewTask & {
+  /** Added to the inherited environment of the child only: never journaled, never logged. */
+  env?: Record<string, string>;
+  /** Run through the platform shell: only for profiles that ask for it. The prompt must not be part of a shell command line. */
+  shell?: boolean;
+};
+
+export interface StartOptions {
+  /**
+   * Also copy the child's output here as it comes (the CLI's terminal). A destination that
+   * cannot keep up pauses the child's pipe, exactly like a slow log file does.
+   */
+  tee?: { stdout?: Writable; stderr?: Writable };
+}
+
+export interface RunningTask {
+  readonly id: string;
+  /** The row as journaled at start. */
+  readonly row: TaskRow;
+  /** What the run has learned so far: child pid, session id, tokens, cost, output bytes (stdout + stderr). */
+  readonly progress: RunningPatch;
+  /** The finished row, once the process is gone and the row is durable. Rejects only when the journal failed to record the end. */
+  readonly done: Promise<TaskRow>;
+}
+
+export interface RunningTaskChange {
+  readonly kind: 'started' | 'progress' | 'ended';
+  readonly task: RunningTask;
+  /** The finished row (`ended` only; undefined when the journal failed to record it). */
+  readonly row?: TaskRow;
+}
+
+export interface TaskRunnerOptions {
+  /** How often running rows are marked alive (and their progress saved). Default 15 s. */
+  heartbeatMs?: number;
+  /** How long cancel waits after SIGTERM before SIGKILL. Default 5 s. */
+  killGraceMs?: number;
+  /** Diagnostics: journal writes that failed, log file errors. */
+  log?: (message: string) => void;
+}
+
+/** The spec is unusable (a programming or configuration error); nothing was journaled. */
+export class TaskSpecError extends Error {
+  override readonly name = 'TaskSpecError';
+}
+
+export const DEFAULT_HEARTBEAT_MS = 15_000;
+export const DEFAULT_KILL_GRACE_MS = 5_000;
+/** `progress` events are coalesced to at most one per task per this many ms. */
+const PROGRESS_EVENT_MS = 250;
+/** How long to wait, after the child exited, for pipes that a grandchild may be holding open. */
+const PIPE_DRAIN_GRACE_MS = 2_000;
+/** Output buffered for the log file before the child's pipe is paused. */
+const LOG_HIGH_WATER_MARK = 1024 * 1024;
+
+/**
+ * Starts, watches and stops the tasks of one process. `dispose()` only drops timers and listeners:
+ * call `stopAll()` first (deactivate) so running children are stopped and recorded.
+ */
+export class TaskRunner extends Disposable {
+  private readonly _onDidChangeRunning = this._register(new Emitter<RunningTaskChange>());
+  /** A task started, made progress (coalesced) or ended. */
+  readonly onDidChangeRunning = this._onDidChangeRunning.event;
+
+  private readonly executions = new Map<string, TaskExecution>();
+  /** Ids between validation and registration, so one id cannot start twice. */
+  private readonly startingIds = new Set<string>();
+  private readonly heartbeatMs: number;
+  private readonly killGraceMs: number;
+  private readonly log: (message: string) => void;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  private heartbeatInFlight = false;
+  private readonly progressDue = new Set<TaskExecution>();
+  private progressTimer: NodeJS.Timeout | undefined;
+  private stopReason: string | undefined;
+
+  constructor(
+    private readonly journal: TaskJournal,
+    options: TaskRunnerOptions = {},
+  ) {
+    super();
+    this.heartbeatMs = positiveOr(options.heartbeatMs, DEFAULT_HEARTBEAT_MS);
+    this.killGraceMs = nonNegativeOr(options.killGraceMs, DEFAULT_KILL_GRACE_MS);
+    this.log = options.log ?? (() => undefined);
+    this._register(toDisposable(() => {
+      clearInterval(this.heartbeatTimer);
+      clearTimeout(this.progressTimer);
+    }));
+  }
+
+  /**
+   * Validates the spec, journals the start durably, then spawns the child. Resolves once the
+   * child is spawned — or, when it could not be (command not found, missing folder), once its
+   * failure is on its way to the journal: `done` tells the outcome either way.
+   * Rejects (and spawns nothing) when the spec is invalid or the journal refused the start.
+   */
+  async start(spec: TaskSpec, options: StartOptions = {}): Promise<RunningTask> {
+    if (this.isDisposed || this.stopReason !== undefined) throw new Error('The task runner is stopped');
+    const task = toNewTask(spec);
+    if (this.executions.has(task.id) || this.startingIds.has(task.id)) throw new TaskSpecError(`Task ${task.id} is already running`);
+    this.startingIds.add(task.id);
+    let execution: TaskExecution;
+    try {
+      const row = await this.journal.startTask(task);
+      if (row.status !== 'running' || row.owner_id !== this.journal.owner.id) {
+        throw new TaskSpecError(`Task ${task.id} already exists (${row.status})`);
+      }
+      execution = this.register(row, task);
+    } finally {
+      this.startingIds.delete(task.id);
+    }
+    if (this.stopReason !== undefined) execution.requestStop({ kind: 'interrupt', reason: this.stopReason }, 0);
+    await execution.launch({ env: spec.env ?? {}, shell: spec.shell === true, tee: options.tee ?? {} });
+    return execution;
+  }
+
+  /**
+   * Stops a task: SIGTERM to its process group, SIGKILL after `graceMs` (default `killGraceMs`)
+   * if anything is left. Resolves with the `cancelled` row once the process is gone and the row
+   * is written; undefined when this runner is not running that task. Calling it again with a
+   * shorter grace (a second Ctrl-C) brings the SIGKILL forward.
+   */
+  cancel(id: string, options: { graceMs?: number } = {}): Promise<TaskRow | undefined> {
+    const execution = this.executions.get(id);
+    if (!execution) return Promise.resolve(undefined);
+    execution.requestStop({ kind: 'cancel' }, nonNegativeOr(options.graceMs, this.killGraceMs));
+    return execution.done;
+  }
+
+  /**
+   * For deactivate: SIGTERMs every running child (SIGKILL follows after the grace period if this
+   * process is still alive) and records their rows `interrupted` with `reason`, durably, without
+   * waiting for the children. The runner accepts no new tasks afterwards. Resolves with the rows
+   * it marked. A child that still ends while this process lives has its row finished
+   * `interrupted` (with its exit code) too.
+   */
+  async stopAll(reason: string): Promise<TaskRow[]> {
+    this.stopReason = reason;
+    const live = [...this.executions.values()].filter((e) => !e.isFinishing);
+    for (const execution of live) execution.requestStop({ kind: 'interrupt', reason }, this.killGraceMs);
+    if (live.length === 0) return [];
+    return this.journal.interruptOwnTasks(live.map((e) => e.id), reason);
+  }
+
+  get(id: string): RunningTask | undefined {
+    return this.executions.get(id);
+  }
+
+  list(): RunningTask[] {
+    return [...this.executions.values()];
+  }
+
+  private register(row: TaskRow, task: NewTask): TaskExecution {
+    const execution = new TaskExecution(row, task, {
+      journal: this.journal,
+      log: this.log,
+      onProgress: (e) => this.noteProgress(e),
+      onEnded: (e, finishedRow) => this.noteEnded(e, finishedRow),
+    });
+    this.executions.set(execution.id, execution);
+    this.ensureHeartbeat();
+    this._onDidChangeRunning.fire({ kind: 'started', task: execution });
+    return execution;
+  }
+
+  private noteProgress(execution: TaskExecution): void {
+    this.progressDue.add(execution);
+    if (this.progressTimer !== undefined || this.isDisposed) return;
+    this.progressTimer = setTimeout(() => this.fireProgress(), PROGRESS_EVENT_MS);
+    this.progressTimer.unref();
+  }
+
+  private fireProgress(): void {
+    this.progressTimer = undefined;
+    const due = [...this.progressDue];
+    this.progressDue.clear();
+    for (const execution of due) {
+      if (this.executions.get(execution.id) === execution) this._onDidChangeRunning.fire({ kind: 'progress', task: execution });
+    }
+  }
+
+  private noteEnded(execution: TaskExecution, row: TaskRow | undefined): void {
+    this.executions.delete(execution.id);
+    this.progressDue.delete(execution);
+    if (this.executions.size === 0) this.stopHeartbeat();
+    this._onDidChangeRunning.fire({ kind: 'ended', task: execution, row });
+  }
+
+  /** One timer for all tasks, unref'd so it never keeps a process alive on its own. */
+  private ensureHeartbeat(): void {
+    if (this.heartbeatTimer !== undefined || this.isDisposed) return;
+    this.heartbeatTimer = setInterval(() => void this.beat(), this.heartbeatMs);
+    this.heartbeatTimer.unref();
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = undefined;
+  }
+
+  private async beat(): Promise<void> {
+    if (this.heartbeatInFlight) return;
+    const live = [...this.executions.values()].filter((e) => !e.isFinishing);
+    if (live.length === 0) return;
+    this.heartbeatInFlight = true;
+    try {
+      for (const execution of live) execution.saveProgress();
+      await this.journal.heartbeat(live.map((e) => e.id));
+    } catch (err) {
+      this.log(`Heartbeat failed: ${errorMessage(err)}`);
+    } finally {
+      this.heartbeatInFlight = false;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// One run
+
+type StopRequest = { kind: 'cancel' } | { kind: 'interrupt'; reason: string };
+
+/** How the child ended: it ran and exited, or it never ran (with why, when that was a failure). */
+type ChildEnd =
+  | { kind: 'exited'; code: number | null; signal: NodeJS.Signals | null }
+  | { kind: 'not-started'; problem: string | null };
+
+interface ExecutionHooks {
+  journal: TaskJournal;
+  log: (message: string) => void;
+  onProgress(execution: TaskExecution): void;
+  onEnded(execution: TaskExecution, row: TaskRow | undefined): void;
+}
+
+interface LaunchOptions {
+  env: Record<string, string>;
+  shell: boolean;
+  tee: { stdout?: Writable; stderr?: Writable };
+}
+
+class TaskExecution implements RunningTask {
+  readonly done: Promise<TaskRow>;
+  private resolveDone!: (row: TaskRow) => void;
+  private rejectDone!: (err: unknown) => void;
+  private readonly parser: OutputParser;
+  private readonly state: RunningPatch;
+  private unsavedProgress = false;
+  /** Journal writes of this task, in order: the finish waits for them. */
+  private journalWrites: Promise<void> = Promise.resolve();
+  private child: ChildProcess | undefined;
+  private logStream: WriteStream | undefined;
+  private stopRequest: StopRequest | undefined;
+  private sentTerm = false;
+  private killTimer: NodeJS.Timeout | undefined;
+  private killDeadline = Number.POSITIVE_INFINITY;
+  private pipeDrainTimer: NodeJS.Timeout | undefined;
+  private spawnFailed = false;
+  private closed = false;
+  private finishing = false;
+
+  constructor(
+    readonly row: TaskRow,
+    private readonly task: NewTask,
+    private readonly hooks: ExecutionHooks,
+  ) {
+    this.state = { session_id: row.session_id, output_bytes: 0 };
+    this.parser = createOutputParser(row.format, { onUpdate: (summary) => this.applySummary(summary) });
+    this.done = new Promise<TaskRow>((resolve, reject) => {
+      this.resolveDone = resolve;
+      this.rejectDone = reject;
+    });
+    // Callers may ignore `done`; a journal failure must not become an unhandled rejection.
+    this.done.catch(() => undefined);
+  }
+
+  get id(): string {
+    return this.row.id;
+  }
+
+  get progress(): RunningPatch {
+    return { ...this.state };
+  }
+
+  get isFinishing(): boolean {
+    return this.finishing;
+  }
+
+  async launch(options: LaunchOptions): Promise<void> {
+    try {
+      const problem = await this.prepare();
+      if (problem !== null || this.stopRequest !== undefined) {
+        void this.finish({ kind: 'not-started', problem });
+        return;
+      }
+      this.spawnChild(options);
+    } catch (err) {
+      void this.finish({ kind: 'not-started', problem: `Could not start "${this.task.command}": ${errorMessage(err)}` });
+    }
+  }
+
+  requestStop(stop: StopRequest, graceMs: number): void {
+    if (this.finishing) return;
+    this.stopRequest ??= stop;
+    const child = this.child;
+    // Before the spawn, `launch` sees the request and never spawns.
+    if (child?.pid === undefined || this.closed) return;
+    if (graceMs <= 0) {
+      signalProcessTree(child, 'SIGKILL');
+      return;
+    }
+    if (!this.sentTerm) {
+      this.sentTerm = true;
+      signalProcessTree(child, 'SIGTERM');
+    }
+    const deadline = Date.now() + graceMs;
+    if (deadline >= this.killDeadline) return;
+    this.killDeadline = deadline;
+    clearTimeout(this.killTimer);
+    this.killTimer = setTimeout(() => signalProcessTree(child, 'SIGKILL'), graceMs);
+    this.killTimer.unref();
+  }
+
+  /** Queues a write of the progress learned since the last one (called on each heartbeat). */
+  saveProgress(): void {
+    if (!this.unsavedProgress || this.finishing) return;
+    this.unsavedProgress = false;
+    const patch = this.progressPatch();
+    this.queueJournalWrite(() => this.hooks.journal.updateRunning(this.id, patch));
+  }
+
+  /** A folder problem or a log file problem, as the message the row will carry; null when all is well. */
+  private async prepare(): Promise<string | null> {
+    const cwdProblem = await describeCwdProblem(this.task.cwd);
+    if (cwdProblem !== null) return cwdProblem;
+    const logPath = this.hooks.journal.logPathFor(this.id);
+    try {
+      this.logStream = await openLogFile(logPath);
+    } catch (err) {
+      return `Could not open the output log ${logPath}: ${errorMessage(err)}`;
+    }
+    this.logStream.on('error', (err) => this.hooks.log(`Output log of task ${this.id} failed: ${err.message}`));
+    return null;
+  }
+
+  private spawnChild(options: LaunchOptions): void {
+    let child: ChildProcess;
+    try {
+      child = spawn(this.task.command, this.task.args, {
+        cwd: this.task.cwd,
+        env: { ...process.env, ...options.env },
+        shell: options.shell,
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        windowsHide: true,
+      });
+    } catch (err) {
+      void this.failToSpawn(err);
+      return;
+    }
+    this.child = child;
+    child.on('error', (err) => {
+      if (child.pid === undefined) void this.failToSpawn(err);
+      else this.hooks.log(`Task ${this.id}: ${err.message}`);
+    });
+    child.once('exit', () => this.waitForPipes(child));
+    child.once('close', (code: number | null, signal: NodeJS.Signals | null) => this.onClose(code, signal));
+    if (child.pid === undefined) return;
+    this.recordChild(child.pid);
+    this.pumpOutput(child, options.tee);
+  }
+
+  private async failToSpawn(err: unknown): Promise<void> {
+    if (this.spawnFailed) return;
+    this.spawnFailed = true;
+    const problem = await describeSpawnError(err as NodeJS.ErrnoException, this.task.command, this.task.cwd);
+    await this.finish({ kind: 'not-started', problem });
+  }
+
+  private recordChild(pid: number): void {
+    this.state.child_pid = pid;
+    this.hooks.onProgress(this);
+    this.queueJournalWrite(async () => {
+      const startedAt = await processStartTime(pid).catch(() => null);
+      this.state.child_started_at = startedAt;
+      await this.hooks.journal.updateRunning(this.id, { child_pid: pid, child_started_at: startedAt });
+    });
+  }
+
+  private pumpOutput(child: ChildProcess, tee: LaunchOptions['tee']): void {
+    const log = this.logStream;
+    const sinks = (extra: Writable | undefined): Writable[] => [log, extra].filter((s): s is Writable => s !== undefined);
+    // Only stdout is the agent's event stream; both streams go to the log.
+    pipeWithBackpressure(child.stdout!, sinks(tee.stdout), (chunk) => {
+      this.countOutput(chunk);
+      this.parser.push(chunk);
+    });
+    pipeWithBackpressure(child.stderr!, sinks(tee.stderr), (chunk) => this.countOutput(chunk));
+  }
+
+  private countOutput(chunk: Buffer): void {
+    this.state.output_bytes = (this.state.output_bytes ?? 0) + chunk.length;
+    this.unsavedProgress = true;
+    this.hooks.onProgress(this);
+  }
+
+  private applySummary(summary: OutputSummary): void {
+    const newSession = summary.sessionId !== null && summary.sessionId !== this.state.session_id;
+    if (summary.sessionId !== null) this.state.session_id = summary.sessionId;
+    if (summary.inputTokens !== null) this.state.input_tokens = summary.inputTokens;
+    if (summary.outputTokens !== null) this.state.output_tokens = summary.outputTokens;
+    if (summary.cacheReadTokens !== null) this.state.cache_read_tokens = summary.cacheReadTokens;
+    if (summary.cacheCreationTokens !== null) this.state.cache_creation_tokens = summary.cacheCreationTokens;
+    if (summary.costUsd !== null) this.state.cost_usd = summary.costUsd;
+    this.unsavedProgress = true;
+    this.hooks.onProgress(this);
+    // The session id is what lets a user resume an interrupted run: save it now, not at the next heartbeat.
+    if (newSession && !this.finishing) {
+      const sessionId = summary.sessionId;
+      this.queueJournalWrite(() => this.hooks.journal.updateRunning(this.id, { session_id: sessionId }));
+    }
+  }
+
+  /** The child is gone, but a grandchild may still hold its pipes: stop waiting for them after a while. */
+  private waitForPipes(child: ChildProcess): void {
+    if (this.closed) return;
+    this.pipeDrainTimer = setTimeout(() => {
+      // Paused pipes are just waiting for a slow log or terminal: that is progress, keep waiting.
+      if (child.stdout?.isPaused() || child.stderr?.isPaused()) return this.waitForPipes(child);
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+    }, PIPE_DRAIN_GRACE_MS);
+    this.pipeDrainTimer.unref();
+  }
+
+  private onClose(code: number | null, signal: NodeJS.Signals | null): void {
+    if (this.spawnFailed) return;
+    this.closed = true;
+    // After a cancel, sweep whatever else is left of the tree (grandchildren that ignored SIGTERM).
+    if (this.stopRequest !== undefined && this.child !== undefined) signalProcessTree(this.child, 'SIGKILL');
+    void this.finish({ kind: 'exited', code, signal });
+  }
+
+  private async finish(end: ChildEnd): Promise<void> {
+    if (this.finishing) return;
+    this.finishing = true;
+    clearTimeout(this.killTimer);
+    clearTimeout(this.pipeDrainTimer);
+    this.parser.end();
+    await closeLogFile(this.logStream);
+    await this.journalWrites;
+    const result: TaskResult = {
+      ...this.progressPatch(),
+      child_pid: this.state.child_pid ?? null,
+      child_started_at: this.state.child_started_at ?? null,
+      ...decideOutcome(end, this.parser.summary, this.stopRequest),
+      finished_at: Date.now(),
+    };
+    let row: TaskRow | undefined;
+    try {
+      row = await this.hooks.journal.finishTask(this.id, result, this.task);
+    } catch (err) {
+      this.hooks.log(`Could not record the end of task ${this.id}: ${errorMessage(err)}`);
+      this.hooks.onEnded(this, undefined);
+      this.rejectDone(err);
+      return;
+    }
+    this.hooks.onEnded(this, row);
+    this.resolveDone(row);
+  }
+
+  private progressPatch(): RunningPatch {
+    const { session_id, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, output_bytes } = this.state;
+    return { session_id, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, output_bytes };
+  }
+
+  private queueJournalWrite(write: () => Promise<void>): void {
+    this.journalWrites = this.journalWrites
+      .then(write)
+      .catch((err) => this.hooks.log(`Could not update task ${this.id}: ${errorMessage(err)}`));
+  }
+}
+
+/** The row's terminal fields for how the child ended, what its output said and whether it was stopped. */
+function decideOutcome(
+  end: ChildEnd,
+  summary: OutputSummary,
+  stop: StopRequest | undefined,
+): Pick<TaskResult, 'status' | 'exit_code' | 'signal' | 'error'> {
+  const exit_code = end.kind === 'exited' ? end.code : null;
+  const signal = end.kind === 'exited' ? end.signal : null;
+  if (stop?.kind === 'cancel') return { status: 'cancelled', exit_code, signal, error: null };
+  if (stop?.kind === 'interrupt') return { status: 'interrupted', exit_code, signal, error: stop.reason };
+  if (end.kind === 'not-started') return { status: 'failed', exit_code, signal, error: end.problem ?? 'Not started' };
+  const agentError = summary.isError === true ? summary.errorMessage ?? `The agent reported an error (${summary.resultSubtype ?? 'unknown'})` : null;
+  // A signal-killed child has code === null.
+  if (signal !== null) return { status: 'failed', exit_code, signal, error: agentError ?? `Killed by ${signal}` };
+  if (exit_code !== 0) return { status: 'failed', exit_code, signal, error: agentError ?? `Exited with code ${exit_code}` };
+  // An agent can report a failed run and still exit 0.
+  if (agentError !== null) return { status: 'failed', exit_code, signal, error: agentError };
+  return { status: 'success', exit_code, signal, error: null };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Spec validation
+
+/** The journaled part of a spec, checked and completed (id, absolute cwd, format). Env and shell stay out. */
+export function toNewTask(spec: TaskSpec): NewTask & { id: string; format: NonNullable<NewTask['format']> } {
+  if (typeof spec !== 'object' || spec === null) throw new TaskSpecError('The task spec must be an object');
+  requireText(spec.name, 'name');
+  requireText(spec.command, 'command');
+  requireText(spec.cwd, 'cwd');
+  if (!Array.isArray(spec.args) || !spec.args.every((a) => typeof a === 'string')) throw new TaskSpecError('args must be an array of strings');
+  spec.args.forEach((arg, i) => rejectNul(arg, `args[${i}]`));
+  const format = spec.format ?? 'text';
+  if (!OUTPUT_FORMATS.includes(format)) throw new TaskSpecError(`Unknown output format: ${String(format)}`);
+  if (spec.id !== undefined) requireText(spec.id, 'id');
+  if (spec.prompt !== undefined && spec.prompt !== null && typeof spec.prompt !== 'string') throw new TaskSpecError('prompt must be a string');
+  if (spec.shell !== undefined && typeof spec.shell !== 'boolean') throw new TaskSpecError('shell must be a boolean');
+  validateEnv(spec.env);
+  if (spec.shell === true && spec.prompt && promptIsInCommandLine(spec.prompt, [spec.command, ...spec.args])) {
+    throw new TaskSpecError('A prompt cannot be part of a shell command line: pass it in the environment, or run without `shell`');
+  }
+  return {
+    id: spec.id ?? randomUUID(),
+    name: spec.name,
+    agent: spec.agent ?? null,
+    command: spec.command,
+    args: [...spec.args],
+    cwd: path.resolve(spec.cwd),
+    workspace: spec.workspace ?? null,
+    prompt: spec.prompt ?? null,
+    format,
+    session_id: spec.session_id ?? null,
+    parent_id: spec.parent_id ?? null,
+    ...(spec.started_at !== undefined ? { started_at: spec.started_at } : {}),
+  };
+}
+
+/** The prompt appears in the command line: as a whole element, or inside one when the shell could read something into it. */
+function promptIsInCommandLine(prompt: string, commandLine: readonly string[]): boolean {
+  const inert = /^[A-Za-z0-9_./,:+=@-]*$/.test(prompt);
+  return commandLine.some((part) => part === prompt || (!inert && part.includes(prompt)));
+}
+
+function requireText(value: unknown, field: string): asserts value is string {
+  if (typeof value !== 'string' || value.trim() === '') throw new TaskSpecError(`${field} must be a non-empty string`);
+  rejectNul(value, field);
+}
+
+function rejectNul(value: string, field: string): void {
+  // spawn throws on NUL bytes; say which field instead.
+  if (value.includes('\0')) throw new TaskSpecError(`${field} contains a NUL character`);
+}
+
+function validateEnv(env: unknown): void {
+  if (env === undefined) return;
+  if (typeof env !== 'object' || env === null || Array.isArray(env)) throw new TaskSpecError('env must be an object of strings');
+  for (const [key, value] of Object.entries(env)) {
+    // Values are never echoed: they may be secrets.
+    if (key === '' || key.includes('=') || key.includes('\0')) throw new TaskSpecError(`Invalid environment variable name: ${JSON.stringify(key)}`);
+    if (typeof value !== 'string' || value.includes('\0')) throw new TaskSpecError(`The value of environment variable ${key} must be a string without NUL characters`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes, files and streams
+
+async function describeCwdProblem(cwd: string): Promise<string | null> {
+  try {
+    const stat = await fsp.stat(cwd);
+    return stat.isDirectory() ? null : `Working folder is not a folder: ${cwd}`;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return `Working folder does not exist: ${cwd}`;
+    return `Working folder cannot be used: ${cwd} (${errorMessage(err)})`;
+  }
+}
+
+/** A spawn error as the message a user sees. ENOENT means a missing command or a missing cwd: the cwd is checked again to tell. */
+async function describeSpawnError(err: NodeJS.ErrnoException, command: string, cwd: string): Promise<string> {
+  switch (err.code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return (await describeCwdProblem(cwd)) ?? `Command not found: "${command}" (is it installed and on PATH?)`;
+    case 'EACCES':
+      return `Command cannot be run: "${command}" (permission denied, or it is not an executable file)`;
+    default:
+      return `Could not start "${command}": ${err.message}`;
+  }
+}
+
+/** Signals the child's whole process group (POSIX), or the child alone (Windows, or when the group is not ours). */
+function signalProcessTree(child: ChildProcess, signal: NodeJS.Signals): void {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  if (process.platform === 'win32') {
+    child.kill(signal);
+    return;
+  }
+  try {
+    process.kill(-pid, signal);
+  } catch (err) {
+    // ESRCH: the whole group is gone already.
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') child.kill(signal);
+  }
+}
+
+async function openLogFile(file: string): Promise<WriteStream> {
+  await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const stream = createWriteStream(file, { flags: 'a', mode: 0o600, highWaterMark: LOG_HIGH_WATER_MARK });
+  await once(stream, 'open');
+  return stream;
+}
+
+/** Ends the log and waits until its data is written and the file closed (errors were reported already). */
+function closeLogFile(stream: WriteStream | undefined): Promise<void> {
+  if (stream === undefined) return Promise.resolve();
+  return new Promise((resolve) => {
+    finished(stream, () => resolve());
+    stream.end();
+  });
+}
+
+/**
+ * Copies a child's pipe into `sinks` chunk by chunk. While any sink is over its high-water mark
+ * the pipe is paused, so the OS pipe fills and the child blocks on write: output never piles up
+ * in memory. A sink that fails or closes stops counting (it will never drain).
+ */
+function pipeWithBackpressure(source: Readable, sinks: readonly Writable[], onChunk: (chunk: Buffer) => void): void {
+  const waitingFor = new Set<Writable>();
+  const waitForDrain = (sink: Writable): void => {
+    waitingFor.add(sink);
+    const resume = (): void => {
+      sink.off('drain', resume);
+      sink.off('close', resume);
+      waitingFor.delete(sink);
+      if (waitingFor.size === 0) source.resume();
+    };
+    sink.on('drain', resume);
+    sink.on('close', resume);
+  };
+  source.on('data', (chunk: Buffer) => {
+    onChunk(chunk);
+    for (const sink of sinks) {
+      if (sink.destroyed || sink.writableEnded) continue;
+      if (!sink.write(chunk) && !waitingFor.has(sink)) waitForDrain(sink);
+    }
+    if (waitingFor.size > 0) source.pause();
+  });
+}
+
+function positiveOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value > 0 ? value : fallback;
+}
+
+function nonNegativeOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
