@@ -4,7 +4,7 @@ import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { encodeRecord } from '../src/core/journalLog';
-import { COLUMNS, RECORD_VERSION, rowToSql } from '../src/core/journalOps';
+import { INSERT_SQL, RECORD_VERSION, rowToSql } from '../src/core/journalOps';
 import { ARCHIVE_DIR, segmentName, writeSegment } from '../src/core/historyArchive';
 import { newDatabase, writeSnapshot } from '../src/core/snapshot';
 import { loadSqlJs } from '../src/core/sqlite';
@@ -94,7 +94,7 @@ async function makeStore(dir: string, rows: number, orphans: number): Promise<{ 
   const now = Date.now();
   const all = Array.from({ length: rows }, (_, i) => historyRow(i, now)); // i = 0 is the newest
   const hot = all.slice(0, HOT_KEEP);
-  const insert = db.prepare(`INSERT INTO task_history (${COLUMNS.join(',')}) VALUES (${COLUMNS.map(() => '?').join(',')})`);
+  const insert = db.prepare(INSERT_SQL);
   db.exec('BEGIN');
   for (const row of hot) insert.run(rowToSql(row));
   for (let i = 0; i < orphans; i++) insert.run(rowToSql(historyRow(rows + i, now, 'running')));

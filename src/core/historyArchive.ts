@@ -1,8 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
-import { DIR_MODE, FILE_MODE, fsyncDir } from './journalLog';
-import { COLUMNS, JournalStatements, rowToSql } from './journalOps';
+import { DIR_MODE, writeFileDurably } from './journalLog';
+import { INSERT_SQL, JournalStatements, rowToSql } from './journalOps';
 import { moveAside, newDatabase, sqliteHeaderProblem } from './snapshot';
 import type { TaskRow } from './taskTypes';
 
@@ -38,7 +38,7 @@ export function segmentNumber(name: string): number {
 export async function writeSegment(SQL: SqlJsStatic, dir: string, name: string, rows: readonly TaskRow[]): Promise<SegmentInfo> {
   const db = newDatabase(SQL);
   try {
-    const insert = db.prepare(`INSERT OR IGNORE INTO task_history (${COLUMNS.join(',')}) VALUES (${COLUMNS.map(() => '?').join(',')})`);
+    const insert = db.prepare(INSERT_SQL);
     db.exec('BEGIN');
     for (const row of rows) insert.run(rowToSql(row));
     db.exec('COMMIT');
@@ -46,17 +46,7 @@ export async function writeSegment(SQL: SqlJsStatic, dir: string, name: string, 
     const bytes = db.export();
     const folder = path.join(dir, ARCHIVE_DIR);
     await fsp.mkdir(folder, { recursive: true, mode: DIR_MODE });
-    const file = path.join(folder, name);
-    const tmp = `${file}.tmp`;
-    const h = await fsp.open(tmp, 'w', FILE_MODE);
-    try {
-      await h.writeFile(bytes);
-      await h.datasync();
-    } finally {
-      await h.close();
-    }
-    await fsp.rename(tmp, file);
-    await fsyncDir(folder);
+    await writeFileDurably(path.join(folder, name), bytes);
   } finally {
     db.close();
   }

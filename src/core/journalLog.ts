@@ -250,6 +250,20 @@ async function openHandles(dir: string, seq: number): Promise<[fsp.FileHandle, f
   return [plain, dsync];
 }
 
+/** Replaces `file` atomically and durably: temp file (0600), fdatasync, rename, fsync of the folder. */
+export async function writeFileDurably(file: string, bytes: Uint8Array, tmpTag = 'tmp'): Promise<void> {
+  const tmp = `${file}.tmp-${tmpTag}`;
+  const h = await fsp.open(tmp, 'w', FILE_MODE);
+  try {
+    await h.writeFile(bytes);
+    await h.datasync();
+  } finally {
+    await h.close();
+  }
+  await fsp.rename(tmp, file);
+  await fsyncDir(path.dirname(file));
+}
+
 /** Makes a new file's directory entry durable (a no-op where directories cannot be opened, as on Windows). */
 export async function fsyncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return;

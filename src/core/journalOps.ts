@@ -139,7 +139,7 @@ export class JournalStatements {
   }
 }
 
-const INSERT_SQL = `INSERT OR IGNORE INTO task_history (${COLUMNS.join(',')}) VALUES (${placeholders(COLUMNS.length)})`;
+export const INSERT_SQL = `INSERT OR IGNORE INTO task_history (${COLUMNS.join(',')}) VALUES (${placeholders(COLUMNS.length)})`;
 
 function idList(ids: readonly string[]): string {
   return `/*list*/ (${placeholders(ids.length)})`;

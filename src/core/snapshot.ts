@@ -1,8 +1,8 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
-import { FILE_MODE, fsyncDir } from './journalLog';
-import { COLUMNS, rowFromSql, rowToSql } from './journalOps';
+import { writeFileDurably } from './journalLog';
+import { INSERT_SQL, rowFromSql, rowToSql } from './journalOps';
 import { migrate, SCHEMA_VERSION, schemaVersion, tuneInMemory } from './schema';
 
 /**
@@ -85,7 +85,7 @@ function salvageRows(SQL: SqlJsStatic, bytes: Uint8Array, into: Database): numbe
     return 0;
   }
   let saved = 0;
-  const insert = into.prepare(`INSERT OR IGNORE INTO task_history (${COLUMNS.join(',')}) VALUES (${COLUMNS.map(() => '?').join(',')})`);
+  const insert = into.prepare(INSERT_SQL);
   const copyRange = (sql: string, params: number[]): boolean => {
     try {
       const stmt = damaged.prepare(sql);
@@ -164,16 +164,6 @@ export async function loadSnapshot(SQL: SqlJsStatic, dir: string): Promise<Loade
 export async function writeSnapshot(db: Database, dir: string, coveredSeq: number, tag: string): Promise<number> {
   db.run(`INSERT OR REPLACE INTO store_meta (key, value) VALUES ('covered_log_seq', ?)`, [String(coveredSeq)]);
   const bytes = db.export();
-  const file = path.join(dir, SNAPSHOT_NAME);
-  const tmp = `${file}.tmp-${tag}`;
-  const h = await fsp.open(tmp, 'w', FILE_MODE);
-  try {
-    await h.writeFile(bytes);
-    await h.datasync();
-  } finally {
-    await h.close();
-  }
-  await fsp.rename(tmp, file);
-  await fsyncDir(dir);
+  await writeFileDurably(path.join(dir, SNAPSHOT_NAME), bytes, tag);
   return bytes.length;
 }

@@ -17,7 +17,7 @@ import { ArchiveCache, ARCHIVE_DIR, segmentName, segmentNumber, writeSegment } f
 import { hostName, processLiveness, processStartTime } from './processIdentity';
 import { findOrphans } from './recoveryScan';
 import { SCHEMA_VERSION } from './schema';
-import { loadSnapshot, writeSnapshot } from './snapshot';
+import { loadSnapshot, moveAside, writeSnapshot } from './snapshot';
 import { loadSqlJs } from './sqlite';
 import {
   DEFAULT_RETENTION,
@@ -776,9 +776,7 @@ export class TaskStore extends Disposable implements TaskJournal {
       const file = path.join(this.dir, logFileName(seq));
       try {
         if (this.damagedSeqs.has(seq)) {
-          const target = `${file}.damaged-${new Date().toISOString().replace(/[:.]/g, '-')}`;
-          await fsp.rename(file, target);
-          this.log(`kept damaged log as ${target}`);
+          this.log(`kept damaged log as ${await moveAside(file)}`);
         } else {
           await fsp.unlink(file);
         }
