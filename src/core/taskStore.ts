@@ -215,7 +215,8 @@ export class TaskStore extends Disposable implements TaskJournal {
         reader,
         tailBytes,
         readOnlyReason,
-        needsSnapshot: !readOnlyReason && (!!snap.damage || snap.fileVersion < SCHEMA_VERSION),
+        // A brand-new store (no file yet) needs none: its log holds everything.
+        needsSnapshot: !readOnlyReason && (!!snap.damage || (snap.fileVersion > 0 && snap.fileVersion < SCHEMA_VERSION)),
       };
     }
   }

@@ -57,7 +57,7 @@ test(`SIGKILL at random moments loses no acknowledged write (${ROUNDS} rounds)`,
   try {
     for (let round = 0; round < ROUNDS; round++) {
       const killBeforeReady = round % 10 === 9;
-      const r = await runAndKill(dir, round, killBeforeReady ? Math.random() * 150 : Math.random() * 120, killBeforeReady);
+      const r = await runAndKill(dir, round, killBeforeReady ? Math.random() * 150 : Math.random() * 250, killBeforeReady);
       assert.equal(r.stderr, '', `round ${round}: worker wrote to stderr`);
       const store = await TaskStore.open({ dir, log: (m) => m.startsWith('compacted') && compactions++ });
       try {
