@@ -535,34 +535,48 @@ export class TaskStore extends Disposable implements TaskJournal {
 
   /** Removes finished history beyond the retention policy, with its log files. */
   prune(now = Date.now()): Promise<number> {
-    return this.exclusive(async () => {
-      if (this.readOnly) return 0;
-      await this.refreshInner();
-      const { maxAgeDays, maxRows } = this.retention;
-      const victims = new Map<string, string | null>();
-      const collect = (rows: { id: string; log_path: string | null }[]) => rows.forEach((r) => victims.set(r.id, r.log_path));
-      if (maxAgeDays > 0) {
-        collect(this.stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE} AND COALESCE(finished_at, started_at) < ?`, [now - maxAgeDays * 86_400_000]));
+    return this.exclusive(() => this.removeHistory(now, this.retention));
+  }
+
+  /** Removes every finished task and its log (running and unresolved interrupted tasks stay). */
+  clearHistory(): Promise<number> {
+    return this.exclusive(() => this.removeHistory(Date.now(), 'everything'));
+  }
+
+  private async removeHistory(now: number, policy: RetentionPolicy | 'everything'): Promise<number> {
+    if (this.readOnly) return 0;
+    await this.refreshInner();
+    const victims = new Map<string, string | null>();
+    const collect = (rows: { id: string; log_path: string | null }[]) => rows.forEach((r) => victims.set(r.id, r.log_path));
+    if (policy === 'everything') {
+      collect(this.stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE}`));
+    } else {
+      if (policy.maxAgeDays > 0) {
+        collect(
+          this.stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE} AND COALESCE(finished_at, started_at) < ?`, [
+            now - policy.maxAgeDays * 86_400_000,
+          ]),
+        );
       }
-      if (maxRows > 0) {
-        collect(this.stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE} ORDER BY started_at DESC LIMIT -1 OFFSET ?`, [maxRows]));
+      if (policy.maxRows > 0) {
+        collect(this.stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE} ORDER BY started_at DESC LIMIT -1 OFFSET ?`, [policy.maxRows]));
       }
-      const ids = [...victims.keys()];
-      for (let i = 0; i < ids.length; i += PRUNE_BATCH) {
-        await this.write(this.record('prune', { ids: ids.slice(i, i + PRUNE_BATCH) }), false);
-      }
-      const dropped = await this.pruneArchive(now);
-      await this.deleteLogs([...victims.values()]);
-      if (ids.length || dropped) this.log(`pruned ${ids.length} finished tasks and ${dropped} archived ones`);
-      return ids.length + dropped;
-    });
+    }
+    const ids = [...victims.keys()];
+    for (let i = 0; i < ids.length; i += PRUNE_BATCH) {
+      await this.write(this.record('prune', { ids: ids.slice(i, i + PRUNE_BATCH) }), false);
+    }
+    const dropped = await this.pruneArchive(now, policy);
+    await this.deleteLogs([...victims.values()]);
+    if (ids.length || dropped) this.log(`removed ${ids.length} finished tasks and ${dropped} archived ones`);
+    return ids.length + dropped;
   }
 
   /** Drops whole archive segments that retention no longer keeps; returns how many rows went with them. */
-  private async pruneArchive(now: number): Promise<number> {
-    const { maxAgeDays, maxRows } = this.retention;
+  private async pruneArchive(now: number, policy: RetentionPolicy | 'everything'): Promise<number> {
     const segments = this.stmts.segments().sort((a, b) => a.newest_started - b.newest_started);
-    const drop = new Set<string>();
+    const drop = new Set<string>(policy === 'everything' ? segments.map((seg) => seg.name) : []);
+    const { maxAgeDays, maxRows } = policy === 'everything' ? { maxAgeDays: 0, maxRows: 0 } : policy;
     if (maxAgeDays > 0) for (const seg of segments) if (seg.newest_finished < now - maxAgeDays * 86_400_000) drop.add(seg.name);
     if (maxRows > 0) {
       const allowed = Math.max(0, maxRows - Number(this.stmts.scalar(`SELECT count(*) FROM task_history WHERE ${PRUNABLE}`)));

@@ -34,15 +34,14 @@ const PRUNE_DELAY_MS = 30_000;
 
 /**
  * The store's retention policy, read from the settings whenever the store prunes, so that a
- * settings change applies without reopening the store. Clear History overrides it briefly.
+ * settings change applies without reopening the store.
  */
 class LiveRetention implements RetentionPolicy {
-  override: RetentionPolicy | undefined;
   get maxAgeDays(): number {
-    return (this.override ?? config.retention().value).maxAgeDays;
+    return config.retention().value.maxAgeDays;
   }
   get maxRows(): number {
-    return (this.override ?? config.retention().value).maxRows;
+    return config.retention().value.maxRows;
   }
 }
 
@@ -178,20 +177,6 @@ export class AgentTasksContext extends Disposable {
     const resolved = config.agentProfiles();
     for (const problem of resolved.problems) this.log.warn(problem);
     for (const entry of resolved.entries) if (entry.kind === 'invalid') this.log.warn(entry.problem);
-  }
-
-  /**
-   * Removes every finished task (and its log) from the history; running tasks and interrupted ones
-   * waiting for recovery stay. The store only prunes by policy, so this prunes with a policy that
-   * keeps nothing finished: max age 1 day, measured from a moment one day ahead.
-   */
-  async clearHistory(store: TaskStore): Promise<number> {
-    this.retention.override = { maxAgeDays: 1, maxRows: 0 };
-    try {
-      return await store.prune(Date.now() + 86_400_000 + 1);
-    } finally {
-      this.retention.override = undefined;
-    }
   }
 
   setContext(key: string, value: unknown): Thenable<unknown> {

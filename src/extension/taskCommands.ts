@@ -147,7 +147,7 @@ async function clearHistory(ctx: AgentTasksContext): Promise<void> {
     confirm,
   );
   if (choice !== confirm) return;
-  const removed = await ctx.clearHistory(store);
+  const removed = await store.clearHistory();
   ctx.log.info(`Cleared ${removed} task(s) from the history.`);
 }
 

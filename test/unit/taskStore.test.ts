@@ -410,6 +410,31 @@ describe('retention', () => {
   });
 });
 
+describe('clearHistory', () => {
+  test('removes every finished task, hot and archived, with its log; keeps running and unresolved interrupted ones', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const store = await TaskStore.open({ dir, rotationGraceMs: 0, hotHistory: { max: 6, keep: 3 } });
+    const dead = await openAs(dir, {});
+    await dead.startTask({ ...sampleTask(0), id: 'int' });
+    await dead.close();
+    await store.markRunningAsInterrupted();
+    await store.startTask({ ...sampleTask(1), id: 'run' });
+    for (let i = 0; i < 12; i++) {
+      await store.startTask({ ...sampleTask(i), id: `done-${i}` });
+      await fsp.writeFile(store.logPathFor(`done-${i}`), 'x');
+      await store.finishTask(`done-${i}`, { status: i % 3 ? 'success' : 'failed', exit_code: i % 3 ? 0 : 1 });
+      if (i === 8) await store.compact();
+    }
+    assert.ok((await fsp.readdir(path.join(dir, 'archive'))).length > 0, 'some history was archived');
+    assert.equal(await store.clearHistory(), 12);
+    assert.deepEqual((await store.listTasks({ includeRunning: true })).map((r) => r.id).sort(), ['int', 'run']);
+    assert.deepEqual(await fsp.readdir(path.join(dir, 'archive')), []);
+    for (let i = 0; i < 12; i++) await assert.rejects(fsp.access(store.logPathFor(`done-${i}`)));
+    await store.close();
+    await cleanup();
+  });
+});
+
 describe('files and versions', () => {
   test('files are readable by the user alone (0600) and folders 0700', async () => {
     if (process.platform === 'win32') return;
