@@ -1,0 +1,463 @@
+/**
+ * End-to-end scenarios: the packaged Agent Tasks .vsix in a real code-server, driven through the
+ * web workbench in headless Chromium, with test/fixtures/fakeAgent.js as the agent.
+ *
+ *   npm run test:e2e        (packages the extension, compiles, runs this file)
+ *
+ * One code-server + one browser for the trusted scenarios (sequential subtests sharing them), a
+ * second code-server for the untrusted workspace. Screenshots go to $E2E_OUT (default
+ * /tmp/agent-tasks-e2e-out); with E2E_UPDATE_MEDIA=1 the best ones are copied to docs/media/.
+ * Everything started here is stopped in after() by pid, even when a scenario fails.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { CodeServer, RUN_TOKEN_ENV, processesWithEnv } from './codeServer';
+import { E2ETools, PhaseTimer, defaultLog, ensureE2ETools, errorMessage, waitUntil } from './e2eSetup';
+import { Workbench } from './workbench';
+import {
+  FAKE_COST_USD,
+  FAKE_REPLY,
+  REPO_ROOT,
+  STATUS_ITEM_ID,
+  VIEW,
+  VIEW_CONTAINER,
+  activeEditorText,
+  clearNotifications,
+  clickDialogButton,
+  clickInlineAction,
+  fakeProfiles,
+  listRows,
+  pidAlive,
+  readArgvLog,
+  runCli,
+  storeDir,
+  vsixPath,
+  waitForDialog,
+  waitForStoreRow,
+  waitForTaskInGroup,
+  collapsedGroups,
+  type StoreRow,
+} from './agentTasksFixture';
+
+const OUT_DIR = process.env.E2E_OUT ?? path.join(os.tmpdir(), 'agent-tasks-e2e-out');
+const MEDIA_DIR = path.join(REPO_ROOT, 'docs', 'media');
+const log = defaultLog;
+const timer = new PhaseTimer(log);
+/** Which screenshot becomes which docs/media file (E2E_UPDATE_MEDIA=1). */
+const MEDIA: Record<string, string> = { 'tree.png': '1-history.png', 'recover.png': '2-recover-actions.png', 'output.png': '6-output.png' };
+
+fs.mkdirSync(OUT_DIR, { recursive: true });
+
+/** A scenario's body: timed, and on failure a screenshot `FAIL-<name>.png` plus the toasts in the error. */
+async function scenario(name: string, wb: () => Workbench | undefined, fn: () => Promise<void>): Promise<void> {
+  await timer.phase(name, async () => {
+    try {
+      await fn();
+    } catch (err) {
+      const w = wb();
+      await shot(w, `FAIL-${name.replace(/\W+/g, '-')}.png`);
+      const toasts = w ? await w.notifications().catch(() => []) : [];
+      if (err instanceof Error && toasts.length) err.message += `\n(notifications shown: ${JSON.stringify(toasts.map((t) => t.message))})`;
+      throw err;
+    }
+  });
+}
+
+async function shot(wb: Workbench | undefined, name: string): Promise<void> {
+  if (!wb) return;
+  try {
+    await wb.page.mouse.move(1, 1);
+    await wb.screenshot(path.join(OUT_DIR, name));
+  } catch (err) {
+    log(`screenshot ${name} failed: ${errorMessage(err)}`);
+  }
+}
+
+/** Moves the mouse out of the way and waits until no hover is shown (a hover intercepts clicks). */
+async function calmMouse(wb: Workbench): Promise<void> {
+  await wb.page.mouse.move(1, 1);
+  await waitUntil('no hover over the workbench', async () => (await wb.page.locator('.workbench-hover').count()) === 0 || !(await wb.page.locator('.workbench-hover').first().isVisible()), { timeoutMs: 5_000, intervalMs: 100 }).catch(() => undefined);
+}
+
+async function pick(wb: Workbench, label: string | RegExp, options: { filter?: string; timeoutMs?: number } = {}): Promise<void> {
+  await calmMouse(wb);
+  await wb.pickQuickItem(label, options);
+}
+
+/** Runs "Agent Tasks: Run Agent Task…", picks `profile`, types `prompt`. */
+async function runFromPalette(wb: Workbench, profile: string, prompt: string): Promise<void> {
+  await wb.runCommand('Agent Tasks: Run Agent Task…');
+  await pick(wb, profile, { filter: profile, timeoutMs: 20_000 });
+  await wb.typeInInput(prompt, { timeoutMs: 15_000 });
+}
+
+async function statusBarAria(wb: Workbench): Promise<{ ariaLabel: string; text: string; className: string } | undefined> {
+  const item = wb.page.locator(`.statusbar .statusbar-item[id="${STATUS_ITEM_ID}"]`);
+  if ((await item.count()) === 0) return undefined;
+  return item.first().evaluate(
+    (el) => ({ ariaLabel: (el.querySelector('[aria-label]') ?? el).getAttribute('aria-label') ?? '', text: (el.innerText ?? '').trim(), className: el.className }),
+    null,
+  );
+}
+
+async function waitForStatusBar(wb: Workbench, what: string, pred: (s: { ariaLabel: string; text: string; className: string } | undefined) => boolean, timeoutMs = 20_000): Promise<void> {
+  let last: unknown;
+  await waitUntil(
+    `the Agent Tasks status bar item: ${what}`,
+    async () => {
+      last = await statusBarAria(wb);
+      return pred(last as { ariaLabel: string; text: string; className: string } | undefined);
+    },
+    { timeoutMs, intervalMs: 250 },
+  ).catch((err: unknown) => {
+    throw new Error(`${errorMessage(err)}; last: ${JSON.stringify(last ?? '(hidden)')}`);
+  });
+}
+
+async function hoverTaskTooltip(wb: Workbench, match: string | RegExp): Promise<string> {
+  return wb.hoverText(wb.treeRow(match, { view: VIEW }).locator('.monaco-icon-label, .label-name').first(), { timeoutMs: 10_000 });
+}
+
+describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000 }, () => {
+  let tools: E2ETools;
+  let cs: CodeServer | undefined;
+  let wb: Workbench | undefined;
+  let store = '';
+  let argvLog = '';
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-tasks-e2e-scenarios-'));
+
+  before(async () => {
+    tools = await timer.phase('tools', () => ensureE2ETools({ log }));
+    const vsix = vsixPath();
+    argvLog = path.join(tmp, 'fake-agent-argv.jsonl');
+    const workspace = path.join(tmp, 'workspace');
+    fs.mkdirSync(workspace, { recursive: true });
+    fs.writeFileSync(path.join(workspace, 'README.md'), '# e2e workspace\n');
+    cs = await timer.phase('code-server + vsix', () =>
+      CodeServer.start({
+        tools,
+        vsix: [vsix],
+        trust: 'trusted',
+        workspace,
+        settings: { 'agentTasks.agents': fakeProfiles({ argvLog, sleepMs: 8000 }), 'agentTasks.defaultAgent': 'fake' },
+        log,
+      }),
+    );
+    store = storeDir(cs);
+    wb = await timer.phase('chromium', () => Workbench.launch(tools, { log }));
+    await timer.phase('open workbench', () => wb!.open(cs!.workspaceUrl()));
+    await timer.phase('activation (welcome view)', async () => {
+      await wb!.openViewContainer(VIEW_CONTAINER);
+      await waitUntil(
+        'the Agent Tasks welcome view ("No agent tasks yet") — the store opened',
+        async () => /No agent tasks yet/.test(await wb!.page.locator('.part.sidebar').first().innerText()),
+        { timeoutMs: 60_000, intervalMs: 300 },
+      );
+    });
+  });
+
+  after(async () => {
+    await wb?.close().catch((err: unknown) => log(`closing chromium: ${errorMessage(err)}`));
+    if (cs) {
+      const token = cs.runToken;
+      await cs.stop().catch((err: unknown) => log(`stopping code-server: ${errorMessage(err)}`));
+      const left = processesWithEnv(RUN_TOKEN_ENV, token).filter((p) => p.state !== 'Z');
+      if (left.length) log(`WARNING: processes left after stop(): ${left.map((p) => p.pid).join(', ')}`);
+    }
+    fs.rmSync(tmp, { recursive: true, force: true });
+    log(`timings so far:\n${timer.report()}`);
+  });
+
+  const PROMPT1 = 'Fix the flaky parser test';
+  let task1: StoreRow | undefined;
+
+  test('1. run from the palette: Running + status bar 1, then History success with its cost; the CLI agrees', async () => {
+    await scenario('scenario 1', () => wb, async () => {
+      const w = wb!;
+      await runFromPalette(w, 'fake', PROMPT1);
+      await waitForTaskInGroup(w, PROMPT1, 'Running', { timeoutMs: 15_000 });
+      await waitForStatusBar(w, '1 agent task running', (s) => !!s && /1 agent task running/.test(s.ariaLabel) && /\b1\b/.test(s.text), 15_000);
+      await shot(w, '1-running.png');
+      const row = await waitForTaskInGroup(w, PROMPT1, 'History', { timeoutMs: 40_000, extra: /success/ });
+      assert.match(row.ariaLabel, /\$0\.0123/, `the History row shows the cost: ${row.ariaLabel}`);
+      await waitForStatusBar(w, 'hidden (nothing running, nothing interrupted)', (s) => s === undefined || !/running/.test(s.ariaLabel), 10_000);
+      await w.waitForNotification(/finished/, { timeoutMs: 10_000 });
+      await clearNotifications(w);
+      await shot(w, '1-history.png');
+
+      task1 = await waitForStoreRow(store, `"${PROMPT1}" success`, (r) => r.name === PROMPT1 && r.status === 'success');
+      assert.equal(task1.cost_usd, FAKE_COST_USD);
+      assert.equal(task1.exit_code, 0);
+      assert.equal(task1.agent, 'fake');
+      assert.ok(task1.session_id, 'the row has a session id');
+      const argv = readArgvLog(argvLog);
+      assert.equal(argv.length, 1, `the fake agent ran once: ${JSON.stringify(argv)}`);
+      assert.deepEqual(argv[0].slice(argv[0].indexOf('--session-id'), argv[0].indexOf('--session-id') + 2), ['--session-id', task1.session_id]);
+      assert.equal(argv[0][argv[0].indexOf('-p') + 1], PROMPT1, 'the prompt is one argv element');
+    });
+  });
+
+  test('6. Show Output on a finished task shows the readable log (rendered text, not raw JSON)', async () => {
+    await scenario('scenario 6', () => wb, async () => {
+      const w = wb!;
+      assert.ok(task1, 'scenario 1 must have produced a finished task');
+      await clickInlineAction(w, PROMPT1, 'Show Output');
+      let seen = { title: '', text: '' };
+      await waitUntil(
+        'the output editor with the rendered reply',
+        async () => {
+          seen = await activeEditorText(w);
+          return seen.text.includes(FAKE_REPLY) ? seen : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 300 },
+      ).catch((err: unknown) => {
+        throw new Error(`${errorMessage(err)}; editor ${JSON.stringify(seen.title)}: ${JSON.stringify(seen.text.slice(0, 1500))}`);
+      });
+      assert.match(seen.title, new RegExp(PROMPT1), 'the tab is titled by the task');
+      assert.match(seen.text, /Agent task: Fix the flaky parser test/);
+      assert.doesNotMatch(seen.text, /"type"\s*:\s*"(assistant|result|system)"/, `raw stream-json in the output view:\n${seen.text}`);
+      assert.match(seen.text, /\$0\.0123/, 'the footer shows the cost');
+      await shot(w, '6-output.png');
+      await w.runCommand('View: Close All Editors');
+    });
+  });
+
+  test('3. cancel a running task from its inline action: cancelled in the tree and the store, its process gone', async () => {
+    await scenario('scenario 3', () => wb, async () => {
+      const w = wb!;
+      const prompt = 'Rewrite the build scripts (cancel me)';
+      await runFromPalette(w, 'fake-slow', prompt);
+      await waitForTaskInGroup(w, prompt, 'Running', { timeoutMs: 15_000 });
+      const running = await waitForStoreRow(store, 'the slow task running with a child pid', (r) => r.name === prompt && r.status === 'running' && r.child_pid !== null);
+      const pid = running.child_pid!;
+      assert.ok(pidAlive(pid), `the agent (pid ${pid}) runs`);
+      await shot(w, '3-before-cancel.png');
+      await clickInlineAction(w, prompt, 'Cancel Task');
+      await waitForTaskInGroup(w, prompt, 'History', { timeoutMs: 20_000, extra: /cancelled/ });
+      const row = await waitForStoreRow(store, 'the slow task cancelled', (r) => r.id === running.id && r.status === 'cancelled');
+      assert.equal(row.status, 'cancelled');
+      await waitUntil(`the cancelled agent pid ${pid} to be gone`, () => !pidAlive(pid), { timeoutMs: 10_000 });
+      await shot(w, '3-cancelled.png');
+    });
+  });
+
+  test('4. a failing task (exit 3) and a profile whose command does not exist: failed, with the error shown', async () => {
+    await scenario('scenario 4', () => wb, async () => {
+      const w = wb!;
+      await clearNotifications(w);
+      const failPrompt = 'Make the tests pass (will fail)';
+      await runFromPalette(w, 'fake-fail', failPrompt);
+      await waitForTaskInGroup(w, failPrompt, 'History', { timeoutMs: 30_000, extra: /failed \(exit 3\)/ });
+      const toast = await w.waitForNotification(/failed/, { timeoutMs: 15_000 });
+      assert.equal(toast.severity, 'error', `an error notification: ${JSON.stringify(toast)}`);
+      const failRow = await waitForStoreRow(store, 'the failing task failed', (r) => r.name === failPrompt && r.status === 'failed');
+      assert.equal(failRow.exit_code, 3);
+      const tip = await hoverTaskTooltip(w, failPrompt);
+      assert.match(tip, /Exit code:\s*3/, `tooltip: ${tip}`);
+      await shot(w, '4-failed-tooltip.png');
+      await clearNotifications(w);
+
+      const missingPrompt = 'Use an agent that is not installed';
+      await runFromPalette(w, 'fake-missing', missingPrompt);
+      await waitForTaskInGroup(w, missingPrompt, 'History', { timeoutMs: 30_000, extra: /failed/ });
+      const missingToast = await w.waitForNotification(/failed/, { timeoutMs: 15_000 });
+      assert.match(missingToast.message, /agentTasks\.agents\.fake-missing\.command/, `the notification names the setting: ${missingToast.message}`);
+      const missingRow = await waitForStoreRow(store, 'the missing-command task failed', (r) => r.name === missingPrompt && r.status === 'failed');
+      assert.ok(missingRow.error, 'the row records why it failed');
+      assert.match(missingRow.error!, /ENOENT|not found|does not exist|no such file/i, `error: ${missingRow.error}`);
+      const tip2 = await hoverTaskTooltip(w, missingPrompt);
+      assert.match(tip2, /Error:/, `tooltip shows the error: ${tip2}`);
+      assert.match(tip2, /ENOENT|not found|does not exist|no such file/i, `tooltip: ${tip2}`);
+      await shot(w, '4-missing-command.png');
+      await clearNotifications(w);
+    });
+  });
+
+  test('2. SIGKILL the extension host during a long task, reload: Interrupted + warning + notification; Recover → Resume continues the same session', async () => {
+    await scenario('scenario 2', () => wb, async () => {
+      const w = wb!;
+      const server = cs!;
+      const prompt = 'Migrate the database layer (will be interrupted)';
+      const RESUME_PROMPT = 'Continue the migration where you stopped';
+      await runFromPalette(w, 'fake-slow', prompt);
+      await waitForTaskInGroup(w, prompt, 'Running', { timeoutMs: 15_000 });
+      const running = await waitForStoreRow(store, 'the long task running with a pid and a session', (r) => r.name === prompt && r.status === 'running' && r.child_pid !== null && r.session_id !== null);
+      const sessionId = running.session_id!;
+      const agentPid = running.child_pid!;
+
+      const killed = await server.killExtensionHost('SIGKILL');
+      await server.waitForExtensionHost({ exclude: killed, timeoutMs: 30_000 });
+      await w.reload();
+      await w.openViewContainer(VIEW_CONTAINER);
+      await waitForTaskInGroup(w, prompt, 'Interrupted', { timeoutMs: 60_000 });
+      await w.waitForNotification(/agent task was interrupted/, { timeoutMs: 30_000 });
+      await waitForStatusBar(w, 'warns: 1 interrupted agent task to recover', (s) => !!s && /1 interrupted agent task to recover/.test(s.ariaLabel), 20_000);
+      const sb = (await statusBarAria(w))!;
+      const bg = await w.page
+        .locator(`.statusbar .statusbar-item[id="${STATUS_ITEM_ID}"]`)
+        .first()
+        .evaluate((el) => (el.getAttribute('style') ?? '') + ' ' + el.className, null);
+      assert.match(bg, /warning|background-color/i, `the status bar item has the warning background: ${bg} (${JSON.stringify(sb)})`);
+      const interrupted = await waitForStoreRow(store, 'the long task interrupted', (r) => r.id === running.id && r.status === 'interrupted' && r.resolved_at === null);
+      await shot(w, '2-interrupted.png');
+      const survived = pidAlive(agentPid);
+      log(`the agent pid ${agentPid} ${survived ? 'outlived' : 'died with'} its extension host`);
+
+      await clearNotifications(w);
+      await w.runCommand('Agent Tasks: Recover Interrupted Task…');
+      await pick(w, prompt, { timeoutMs: 20_000 });
+      await waitUntil('the recover actions (Resume session …)', async () => (await w.quickPickItems()).some((l) => /Resume session/.test(l)), { timeoutMs: 15_000 });
+      await shot(w, '2-recover-actions.png');
+      await pick(w, /Resume session/, { timeoutMs: 10_000 });
+      if (survived) {
+        // Documented: the agent outlived its editor, so Recover offers to stop it first.
+        const text = await waitForDialog(w, /still running/, 20_000);
+        assert.match(text, new RegExp(`pid ${agentPid}`), `the dialog names the pid: ${text}`);
+        await shot(w, '2-stop-agent-dialog.png');
+        await clickDialogButton(w, 'Stop Agent and Continue');
+      }
+      // The follow-up prompt of the resumed session (prefilled).
+      await w.typeInInput(RESUME_PROMPT, { timeoutMs: 20_000 });
+      await waitUntil(`the old agent pid ${agentPid} to be gone`, () => !pidAlive(agentPid), { timeoutMs: 15_000 });
+
+      const resumed = await waitForStoreRow(store, `a row whose parent_id is ${interrupted.id}`, (r) => r.parent_id === interrupted.id, 30_000);
+      assert.equal(resumed.session_id, sessionId, 'the resumed run keeps the session id');
+      const argv = readArgvLog(argvLog);
+      const last = argv[argv.length - 1];
+      assert.ok(last.includes('--resume') && last[last.indexOf('--resume') + 1] === sessionId, `the fake agent was started with --resume ${sessionId}: ${JSON.stringify(last)}`);
+      assert.ok(!last.includes('--session-id'), `a resumed run does not pass --session-id: ${JSON.stringify(last)}`);
+      const old = listRows(store).find((r) => r.id === interrupted.id)!;
+      assert.ok(old.resolved_at !== null, 'the interrupted row is resolved');
+      assert.equal(old.resolution, 'resumed');
+      // The resumed run is named by its (follow-up) prompt.
+      await waitForTaskInGroup(w, RESUME_PROMPT, 'Running', { timeoutMs: 15_000 });
+      await waitForTaskInGroup(w, prompt, 'History', { timeoutMs: 15_000, extra: /interrupted \(resumed\)/ });
+      await shot(w, '2-resumed.png');
+      // fake-slow works for 10 minutes: cancel the resumed run (palette this time) so the suite ends cleanly.
+      await w.runCommand('Agent Tasks: Cancel Task');
+      await pick(w, RESUME_PROMPT, { timeoutMs: 15_000 });
+      await waitForStoreRow(store, 'the resumed run cancelled', (r) => r.id === resumed.id && r.status === 'cancelled', 20_000);
+    });
+  });
+
+  test('tree: a group that gets its first task is shown expanded (no click needed)', () => {
+    assert.deepEqual(
+      collapsedGroups,
+      [],
+      'EXTENSION BUG (src/extension/tasksView.ts groupItem): a group (Running/History) first rendered empty, with ' +
+        'TreeItemCollapsibleState.None and the stable id agentTasks.group.<kind>, stays COLLAPSED in VS Code once it gets ' +
+        'rows through a root refresh (a task moving between groups): VS Code keeps the old node state for the same id. ' +
+        'The scenarios above expanded it by a click. Seen: ' + JSON.stringify(collapsedGroups),
+    );
+  });
+
+  test('media: copy the chosen screenshots to docs/media (E2E_UPDATE_MEDIA=1)', { skip: process.env.E2E_UPDATE_MEDIA !== '1' }, () => {
+    fs.mkdirSync(MEDIA_DIR, { recursive: true });
+    for (const [dest, src] of Object.entries(MEDIA)) {
+      const from = path.join(OUT_DIR, src);
+      if (fs.existsSync(from)) fs.copyFileSync(from, path.join(MEDIA_DIR, dest));
+      else log(`media: ${from} missing, ${dest} not updated`);
+    }
+  });
+});
+
+describe('Agent Tasks in an untrusted workspace', { timeout: 3 * 60_000 }, () => {
+  let cs: CodeServer | undefined;
+  let wb: Workbench | undefined;
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-tasks-e2e-untrusted-'));
+  const argvLog = path.join(tmp, 'ws-agent-argv.jsonl');
+
+  after(async () => {
+    await wb?.close().catch((err: unknown) => log(`closing chromium: ${errorMessage(err)}`));
+    await cs?.stop().catch((err: unknown) => log(`stopping code-server: ${errorMessage(err)}`));
+    fs.rmSync(tmp, { recursive: true, force: true });
+    log(`timings:\n${timer.report()}`);
+  });
+
+  test('5. a profile from WORKSPACE settings is refused with an explanation; the history still shows', async () => {
+    await scenario('scenario 5', () => wb, async () => {
+      const tools = await ensureE2ETools({ log });
+      const workspace = path.join(tmp, 'untrusted-repo');
+      fs.mkdirSync(path.join(workspace, '.vscode'), { recursive: true });
+      fs.writeFileSync(path.join(workspace, 'README.md'), '# a cloned repository nobody reviewed\n');
+      const wsProfiles = fakeProfiles({ argvLog, sleepMs: 0 }) as Record<string, unknown>;
+      fs.writeFileSync(
+        path.join(workspace, '.vscode', 'settings.json'),
+        JSON.stringify({ 'agentTasks.agents': { 'ws-agent': wsProfiles.fake }, 'agentTasks.defaultAgent': 'ws-agent' }, null, 2),
+      );
+      cs = await CodeServer.start({ tools, vsix: [vsixPath()], trust: 'untrusted', workspace, log });
+      // History from before: a task journaled by the CLI into the extension's store (no browser
+      // yet, so no extension host runs).
+      const store = storeDir(cs);
+      fs.mkdirSync(store, { recursive: true });
+      const historyName = 'Earlier task from the CLI';
+      runCli(['run', '--store', store, '--name', historyName, '--cwd', workspace, '--', process.execPath, path.join(REPO_ROOT, 'test', 'fixtures', 'fakeAgent.js'), '-p', 'hello', '--output-format', 'stream-json'], { timeoutMs: 60_000 });
+      assert.equal(listRows(store)[0]?.name, historyName);
+
+      wb = await Workbench.launch(tools, { log });
+      await wb.open(cs.workspaceUrl());
+      assert.ok(await waitUntil('"Restricted Mode" in the status bar', () => wb!.isRestrictedMode(), { timeoutMs: 30_000 }));
+      await wb.openViewContainer(VIEW_CONTAINER);
+      await waitForTaskInGroup(wb, historyName, 'History', { timeoutMs: 60_000, extra: /success/ });
+
+      await wb.runCommand('Agent Tasks: Run Agent Task…');
+      let labels: string[] = [];
+      await waitUntil('the profile picker', async () => {
+        labels = await wb!.quickPickItems();
+        return labels.length > 0 ? labels : undefined;
+      }, { timeoutMs: 20_000 });
+      await new Promise((r) => setTimeout(r, 500));
+      labels = await wb.quickPickItems();
+      await shot(wb, '5-untrusted-picker.png');
+      const listed = labels.some((l) => /ws-agent/.test(l));
+      let explained = false;
+      if (listed) {
+        // The documented path: the profile is listed as blocked, and picking it explains why.
+        const wsRow = wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row').filter({ hasText: 'ws-agent' }).first();
+        const wsRowText = (await wsRow.innerText()).replace(/\s+/g, ' ');
+        assert.match(wsRowText, /not used in Restricted Mode/, `the picker marks the workspace profile: ${wsRowText}`);
+        await pick(wb, 'ws-agent', { filter: 'ws-agent' });
+        const toast = await wb.waitForNotification(/not trusted/, { timeoutMs: 15_000 });
+        assert.match(toast.message, /workspace's settings/, toast.message);
+        assert.ok(toast.buttons.some((b) => /Manage Workspace Trust/.test(b)), `buttons: ${JSON.stringify(toast.buttons)}`);
+        await shot(wb, '5-untrusted-refused.png');
+        explained = true;
+      } else {
+        await wb.dismissQuickInput();
+      }
+      await new Promise((r) => setTimeout(r, 1000));
+      assert.deepEqual(readArgvLog(argvLog), [], 'the workspace profile never ran');
+      const rows = listRows(store);
+      assert.equal(rows.length, 1, `nothing new was journaled: ${JSON.stringify(rows.map((r) => r.name))}`);
+      await waitForTaskInGroup(wb, historyName, 'History', { timeoutMs: 5_000 });
+
+      // Control: once the folder is trusted, the same workspace profile is offered (so the file
+      // was read, and only trust kept it out).
+      await clearNotifications(wb);
+      await wb.grantWorkspaceTrust();
+      await wb.runCommand('Agent Tasks: Run Agent Task…');
+      let trustedLabels: string[] = [];
+      await waitUntil('ws-agent in the profile picker after trusting the folder', async () => {
+        trustedLabels = await wb!.quickPickItems();
+        return trustedLabels.some((l) => /ws-agent/.test(l));
+      }, { timeoutMs: 20_000 }).catch((err: unknown) => {
+        throw new Error(`${errorMessage(err)}; rows: ${JSON.stringify(trustedLabels)}`);
+      });
+      await wb.dismissQuickInput();
+      assert.deepEqual(readArgvLog(argvLog), [], 'the workspace profile still never ran');
+
+      assert.ok(
+        explained,
+        'EXTENSION BUG (src/extension/config.ts layers() + model/agentProfiles.ts resolveProfiles): in Restricted Mode the ' +
+          'workspace profile "ws-agent" is silently missing from the Run Agent Task picker (rows: ' + JSON.stringify(labels) + ') and ' +
+          'nothing explains why. VS Code itself drops workspace values of settings listed in capabilities.untrustedWorkspaces.' +
+          'restrictedConfigurations (inspect().workspaceValue is undefined while untrusted), so the "blocked" entries with ' +
+          'their explanation are never produced outside unit tests. The profile is refused (never ran, nothing journaled), and ' +
+          'after trusting the folder it is offered.',
+      );
+    });
+  });
+});
