@@ -162,9 +162,11 @@ export class TaskStore extends Disposable implements TaskJournal {
       const seqs = (await listLogSeqs(dir)).filter((s) => s > snap.coveredSeq);
       const stmts = new JournalStatements(snap.db);
       const retry = (): boolean => {
+        // Rows salvaged from a damaged snapshot exist only in this attempt: keep going with them.
+        if (snap.damage || attempt >= 5) return false;
         stmts.free();
         snap.db.close();
-        return attempt < 5;
+        return true;
       };
       if (snap.coveredSeq > 0 && seqs.length > 0 && seqs[0] !== snap.coveredSeq + 1 && retry()) continue;
       const last = seqs.length ? seqs[seqs.length - 1] : snap.coveredSeq + 1;
@@ -180,17 +182,8 @@ export class TaskStore extends Disposable implements TaskJournal {
         }
         const got = await reader.readNew();
         tailBytes += got.bytesRead;
-        for (const raw of got.records) {
-          const c = classifyRecord(raw);
-          if (c === 'newer') {
-            readOnlyReason ??= `The task journal in ${dir} holds records from a newer version of Agent Tasks. It is shown read-only and left unchanged: update Agent Tasks to run tasks.`;
-          } else if (c !== 'invalid') {
-            try {
-              applyRecord(stmts, c.record);
-            } catch (err) {
-              options.log?.(`skipped a journal record (${c.record.op}): ${(err as Error).message}`);
-            }
-          }
+        if (replay(stmts, got.records, options.log).sawNewer) {
+          readOnlyReason ??= `The task journal in ${dir} holds records from a newer version of Agent Tasks. It is shown read-only and left unchanged: update Agent Tasks to run tasks.`;
         }
         if (got.skippedBytes > 0 || (seq !== last && got.pendingBytes > 0)) {
           damagedSeqs.add(seq);
@@ -262,28 +255,12 @@ export class TaskStore extends Disposable implements TaskJournal {
   // ---- reading other processes' records ----------------------------------------------------
 
   private applyRaw(records: unknown[], changed: Set<string>): void {
-    for (const raw of records) {
-      const c = classifyRecord(raw);
-      if (c === 'newer') {
-        if (!this.readOnly) {
-          this.readOnlyReason = `Another process wrote records from a newer version of Agent Tasks to the task journal in ${this.dir}. This window now shows it read-only: update Agent Tasks to run tasks.`;
-          this._notices.push(this.readOnlyReason);
-        }
-        continue;
-      }
-      if (c === 'invalid') continue;
-      const ids = this.applySafely(c.record);
-      if (c.record.by !== this.owner.id) for (const id of ids) changed.add(id);
-    }
-  }
-
-  /** A record that cannot be applied (a bug, or a hand-edited store) is skipped, not fatal. */
-  private applySafely(rec: JournalRecord): string[] {
-    try {
-      return applyRecord(this.stmts, rec);
-    } catch (err) {
-      this.log(`skipped a journal record (${rec.op}): ${(err as Error).message}`);
-      return [];
+    const { sawNewer } = replay(this.stmts, records, this.options.log, (rec, ids) => {
+      if (rec.by !== this.owner.id) for (const id of ids) changed.add(id);
+    });
+    if (sawNewer && !this.readOnly) {
+      this.readOnlyReason = `Another process wrote records from a newer version of Agent Tasks to the task journal in ${this.dir}. This window now shows it read-only: update Agent Tasks to run tasks.`;
+      this._notices.push(this.readOnlyReason);
     }
   }
 
@@ -862,6 +839,31 @@ export class TaskStore extends Disposable implements TaskJournal {
   override dispose(): void {
     void this.close().catch((err) => this.log(`closing the journal failed: ${err}`));
   }
+}
+
+/**
+ * Applies records read from a log, in order. A record that cannot be applied (a bug, a hand-edited
+ * store) is skipped, not fatal; a record from a newer version is not applied and reported.
+ */
+function replay(
+  stmts: JournalStatements,
+  records: unknown[],
+  log: ((message: string) => void) | undefined,
+  onApplied?: (rec: JournalRecord, changedIds: string[]) => void,
+): { sawNewer: boolean } {
+  let sawNewer = false;
+  for (const raw of records) {
+    const c = classifyRecord(raw);
+    if (c === 'newer') sawNewer = true;
+    if (typeof c !== 'object') continue;
+    try {
+      const changedIds = applyRecord(stmts, c.record);
+      onApplied?.(c.record, changedIds);
+    } catch (err) {
+      log?.(`skipped a journal record (${c.record.op}): ${(err as Error).message}`);
+    }
+  }
+  return { sawNewer };
 }
 
 function newestFirst(a: TaskRow, b: TaskRow): number {
