@@ -679,7 +679,7 @@ export class TaskStore extends Disposable implements TaskJournal {
     if (this.compactionScheduled || this.readOnly || this.closed) return;
     this.compactionScheduled = true;
     setTimeout(() => {
-      void this.compact()
+      void this.compact({ background: true })
         .catch((err) => err instanceof StoreClosedError || this.log(`compaction failed: ${err}`))
         .finally(() => (this.compactionScheduled = false));
     }, 0).unref?.();
@@ -692,11 +692,17 @@ export class TaskStore extends Disposable implements TaskJournal {
    * the snapshot and delete what it covers. Returns false when another process holds the lock,
    * the store is read-only, or this instance is already compacting.
    */
-  async compact(): Promise<boolean> {
+  async compact(options: { background?: boolean } = {}): Promise<boolean> {
     const sealed = await this.exclusive(() => this.sealCurrentLog());
     if (sealed === undefined) return false;
     try {
-      if (this.graceMs > 0) await new Promise((r) => setTimeout(r, this.graceMs).unref?.());
+      if (this.graceMs > 0) {
+        await new Promise((resolve) => {
+          const timer = setTimeout(resolve, this.graceMs);
+          // A compaction the store started itself must not keep a CLI process alive; an awaited one must.
+          if (options.background) timer.unref?.();
+        });
+      }
       return await this.exclusive(() => this.snapshotSealed(sealed));
     } finally {
       this.sealing = undefined;

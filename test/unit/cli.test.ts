@@ -7,6 +7,9 @@ import * as path from 'node:path';
 import { exitCodeFor, formatDuration, guessFormat, resolveStoreDir } from '../../src/cli/main';
 import { parseCommandArgs, UsageError, type CommandDef } from '../../src/cli/argParser';
 import { defaultStoreDir } from '../../src/core/storeLocation';
+import { waitFor as waitForShared } from '../helpers/waitFor';
+
+const waitFor: typeof waitForShared = (what, probe, timeoutMs = 8_000) => waitForShared(what, probe, timeoutMs);
 
 // out/test/unit → out/src/cli/main.js and the repository's test/fixtures.
 const CLI = path.resolve(__dirname, '../../src/cli/main.js');
@@ -90,15 +93,6 @@ async function listJson(store: string): Promise<Row[]> {
   return JSON.parse(r.stdout) as Row[];
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 8_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 function isAlive(pid: number): boolean {
   try {

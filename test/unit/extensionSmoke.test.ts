@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import Module from 'node:module';
 import { TaskStore } from '../../src/core/taskStore';
 import type { TaskRow } from '../../src/core/taskTypes';
+import { waitFor } from '../helpers/waitFor';
 
 const ROOT = path.join(__dirname, '../../..');
 const FAKE_AGENT = path.join(ROOT, 'test/fixtures/fakeAgent.js');
@@ -66,15 +67,6 @@ function fakeProfile(extraEnv: Record<string, string> = {}): unknown {
   };
 }
 
-async function waitFor<T>(what: string, fn: () => Promise<T | undefined> | T | undefined, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function readRow(id: string): Promise<TaskRow | undefined> {
   const store = await TaskStore.open({ dir: storeDir });

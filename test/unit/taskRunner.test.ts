@@ -8,6 +8,9 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { TaskRunner, TaskSpecError, type RunningTaskChange, type TaskRunnerOptions, type TaskSpec } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
+import { waitFor as waitForShared } from '../helpers/waitFor';
+
+const waitFor: typeof waitForShared = (what, probe, timeoutMs = 5_000) => waitForShared(what, probe, timeoutMs);
 
 // `gc` without --expose-gc on the command line (the suite runs as plain `node --test`).
 v8.setFlagsFromString('--expose-gc');
@@ -31,7 +34,7 @@ async function setup(t: TestContext, options: TaskRunnerOptions = {}): Promise<F
   const storeDir = path.join(dir, 'store');
   const work = path.join(dir, 'work');
   await fsp.mkdir(work);
-  const store = await TaskStore.open({ dir: storeDir });
+  const store = await TaskStore.open({ dir: storeDir, rotationGraceMs: 0 });
   const runner = new TaskRunner(store, options);
   t.after(async () => {
     runner.dispose();
@@ -58,15 +61,6 @@ class Capture extends Writable {
   }
 }
 
-async function waitFor<T>(what: string, probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 5_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
 
 /** Gone means no such pid, or a zombie nobody reaped yet (PID 1 in a container may never reap it). */
 async function processIsGone(pid: number): Promise<boolean> {
