@@ -257,3 +257,42 @@ export async function activeEditorText(wb: Workbench): Promise<{ title: string; 
 export async function clearNotifications(wb: Workbench): Promise<void> {
   await wb.runCommand('Notifications: Clear All Notifications').catch(() => undefined);
 }
+
+/** Drags the side bar's edge `by` pixels to the right (the tree's descriptions are cut otherwise). */
+export async function widenSideBar(wb: Workbench, by: number): Promise<void> {
+  const box = await wb.page
+    .locator('.part.sidebar')
+    .first()
+    .evaluate((el) => {
+      const r = (el as unknown as { getBoundingClientRect(): { right: number; top: number; height: number } }).getBoundingClientRect();
+      return { right: r.right, y: r.top + r.height / 2 };
+    }, null);
+  await wb.page.mouse.move(box.right + 1, box.y);
+  await wb.page.mouse.down();
+  await wb.page.mouse.move(box.right + 1 + by, box.y, { steps: 8 });
+  await wb.page.mouse.up();
+  await wb.page.mouse.move(1, 1);
+}
+
+/**
+ * Shows the Agent Tasks side bar, robustly: right after a reload the workbench restores the open
+ * container, and a click on its activity bar item at that moment would close it again.
+ */
+export async function ensureTasksView(wb: Workbench, timeoutMs = 30_000): Promise<void> {
+  const item = wb.page.locator(`.part.activitybar .action-item a.action-label[aria-label^="${VIEW_CONTAINER}"]`).first();
+  const sidebar = wb.page.locator('.part.sidebar').first();
+  let lastClick = 0;
+  await waitUntil(
+    'the Agent Tasks side bar to be visible',
+    async () => {
+      // The title reads "Agent Tasks: Tasks" (one view in the container: no pane header of its own).
+      if ((await sidebar.isVisible()) && /Agent Tasks/i.test(await sidebar.innerText())) return true;
+      if (Date.now() - lastClick > 5_000) {
+        lastClick = Date.now();
+        await item.click({ timeout: 5_000, force: true });
+      }
+      return false;
+    },
+    { timeoutMs, intervalMs: 300 },
+  );
+}

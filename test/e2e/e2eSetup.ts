@@ -102,6 +102,8 @@ export interface PwKeyboard {
 
 export interface PwMouse {
   move(x: number, y: number, options?: { steps?: number }): Promise<void>;
+  down(options?: { button?: 'left' | 'right' | 'middle' }): Promise<void>;
+  up(options?: { button?: 'left' | 'right' | 'middle' }): Promise<void>;
 }
 
 export interface PwConsoleMessage {
@@ -117,7 +119,7 @@ export interface PwPage {
   getByLabel(text: string | RegExp, options?: { exact?: boolean }): PwLocator;
   keyboard: PwKeyboard;
   mouse: PwMouse;
-  screenshot(options?: { path?: string; fullPage?: boolean; timeout?: number }): Promise<Buffer>;
+  screenshot(options?: { path?: string; fullPage?: boolean; timeout?: number; clip?: { x: number; y: number; width: number; height: number } }): Promise<Buffer>;
   waitForTimeout(ms: number): Promise<void>;
   evaluate<R, A>(fn: (arg: A) => R, arg: A): Promise<R>;
   on(event: 'console', listener: (msg: PwConsoleMessage) => void): void;

@@ -39,6 +39,8 @@ import {
   waitForStoreRow,
   waitForTaskInGroup,
   collapsedGroups,
+  ensureTasksView,
+  widenSideBar,
   type StoreRow,
 } from './agentTasksFixture';
 
@@ -46,8 +48,8 @@ const OUT_DIR = process.env.E2E_OUT ?? path.join(os.tmpdir(), 'agent-tasks-e2e-o
 const MEDIA_DIR = path.join(REPO_ROOT, 'docs', 'media');
 const log = defaultLog;
 const timer = new PhaseTimer(log);
-/** Which screenshot becomes which docs/media file (E2E_UPDATE_MEDIA=1). */
-const MEDIA: Record<string, string> = { 'tree.png': '1-history.png', 'recover.png': '2-recover-actions.png', 'output.png': '6-output.png' };
+/** Cropped screenshots for docs/media/ are written to $E2E_OUT/media/ and copied with E2E_UPDATE_MEDIA=1. */
+const MEDIA_OUT = path.join(OUT_DIR, 'media');
 
 fs.mkdirSync(OUT_DIR, { recursive: true });
 
@@ -64,6 +66,12 @@ async function scenario(name: string, wb: () => Workbench | undefined, fn: () =>
       throw err;
     }
   });
+}
+
+/** A cropped screenshot for the docs (the part of the 1400x900 window that matters). */
+async function mediaShot(wb: Workbench, name: string, clip: { x: number; y: number; width: number; height: number }): Promise<void> {
+  fs.mkdirSync(MEDIA_OUT, { recursive: true });
+  await wb.page.screenshot({ path: path.join(MEDIA_OUT, name), clip, timeout: 30_000 }).catch((err: unknown) => log(`media ${name}: ${errorMessage(err)}`));
 }
 
 async function shot(wb: Workbench | undefined, name: string): Promise<void> {
@@ -221,6 +229,7 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
       assert.doesNotMatch(seen.text, /"type"\s*:\s*"(assistant|result|system)"/, `raw stream-json in the output view:\n${seen.text}`);
       assert.match(seen.text, /\$0\.0123/, 'the footer shows the cost');
       await shot(w, '6-output.png');
+      await mediaShot(w, 'output.png', { x: 0, y: 0, width: 1400, height: 290 });
       await w.runCommand('View: Close All Editors');
     });
   });
@@ -271,7 +280,8 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
       const tip2 = await hoverTaskTooltip(w, missingPrompt);
       assert.match(tip2, /Error:/, `tooltip shows the error: ${tip2}`);
       assert.match(tip2, /ENOENT|not found|does not exist|no such file/i, `tooltip: ${tip2}`);
-      await shot(w, '4-missing-command.png');
+      await w.page.screenshot({ path: path.join(OUT_DIR, '4-missing-command.png'), timeout: 30_000 });
+
       await clearNotifications(w);
     });
   });
@@ -291,7 +301,10 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
       const killed = await server.killExtensionHost('SIGKILL');
       await server.waitForExtensionHost({ exclude: killed, timeoutMs: 30_000 });
       await w.reload();
-      await w.openViewContainer(VIEW_CONTAINER);
+      await ensureTasksView(w);
+      // Wider, so the rows' descriptions show in the screenshots (after the reload: a side bar
+      // resized before a reload came back hidden).
+      await widenSideBar(w, 280).catch((err: unknown) => log(`could not widen the side bar: ${errorMessage(err)}`));
       await waitForTaskInGroup(w, prompt, 'Interrupted', { timeoutMs: 60_000 });
       await w.waitForNotification(/agent task was interrupted/, { timeoutMs: 30_000 });
       await waitForStatusBar(w, 'warns: 1 interrupted agent task to recover', (s) => !!s && /1 interrupted agent task to recover/.test(s.ariaLabel), 20_000);
@@ -311,6 +324,7 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
       await pick(w, prompt, { timeoutMs: 20_000 });
       await waitUntil('the recover actions (Resume session …)', async () => (await w.quickPickItems()).some((l) => /Resume session/.test(l)), { timeoutMs: 15_000 });
       await shot(w, '2-recover-actions.png');
+      await mediaShot(w, 'recover.png', { x: 0, y: 0, width: 1000, height: 260 });
       await pick(w, /Resume session/, { timeoutMs: 10_000 });
       if (survived) {
         // Documented: the agent outlived its editor, so Recover offers to stop it first.
@@ -336,6 +350,7 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
       await waitForTaskInGroup(w, RESUME_PROMPT, 'Running', { timeoutMs: 15_000 });
       await waitForTaskInGroup(w, prompt, 'History', { timeoutMs: 15_000, extra: /interrupted \(resumed\)/ });
       await shot(w, '2-resumed.png');
+      await mediaShot(w, 'tree.png', { x: 0, y: 0, width: 880, height: 250 });
       // fake-slow works for 10 minutes: cancel the resumed run (palette this time) so the suite ends cleanly.
       await w.runCommand('Agent Tasks: Cancel Task');
       await pick(w, RESUME_PROMPT, { timeoutMs: 15_000 });
@@ -356,10 +371,10 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
 
   test('media: copy the chosen screenshots to docs/media (E2E_UPDATE_MEDIA=1)', { skip: process.env.E2E_UPDATE_MEDIA !== '1' }, () => {
     fs.mkdirSync(MEDIA_DIR, { recursive: true });
-    for (const [dest, src] of Object.entries(MEDIA)) {
-      const from = path.join(OUT_DIR, src);
-      if (fs.existsSync(from)) fs.copyFileSync(from, path.join(MEDIA_DIR, dest));
-      else log(`media: ${from} missing, ${dest} not updated`);
+    for (const name of ['tree.png', 'recover.png', 'output.png']) {
+      const from = path.join(MEDIA_OUT, name);
+      if (fs.existsSync(from)) fs.copyFileSync(from, path.join(MEDIA_DIR, name));
+      else log(`media: ${from} missing, docs/media/${name} not updated`);
     }
   });
 });
