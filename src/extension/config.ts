@@ -6,6 +6,7 @@
 import * as vscode from 'vscode';
 import type { RetentionPolicy } from '../core/taskTypes';
 import { resolveDefaultAgent, resolveProfiles, type ProfileLayers, type ResolvedProfiles } from './model/agentProfiles';
+import { mergeFolderProfiles, parseJsonc, settingFromFile } from './model/restrictedSettings';
 import { parseBoolean, parseRetention, STATUS_BAR_SETTING, type Parsed } from './model/settings';
 
 const SECTION = 'agentTasks';
@@ -27,6 +28,29 @@ function layers(key: string): ProfileLayers {
  */
 export function agentProfiles(): ResolvedProfiles {
   return resolveProfiles(layers('agents'), vscode.workspace.isTrusted);
+}
+
+/**
+ * The profiles for the picker. In Restricted Mode VS Code hides the workspace values of
+ * `agentTasks.agents`, so they are read from the workspace's settings files: only so that the
+ * picker can list them as blocked and say why (resolveProfiles never runs a blocked profile).
+ */
+export async function agentProfilesForPicking(): Promise<ResolvedProfiles> {
+  if (vscode.workspace.isTrusted) return agentProfiles();
+  const read = async (uri: vscode.Uri): Promise<unknown> => {
+    try {
+      return parseJsonc(new TextDecoder().decode(await vscode.workspace.fs.readFile(uri)));
+    } catch {
+      return undefined;
+    }
+  };
+  const key = `${SECTION}.agents`;
+  const wsFile = vscode.workspace.workspaceFile;
+  const workspace = wsFile?.scheme === 'file' ? settingFromFile(settingFromFile(await read(wsFile), 'settings'), key) : undefined;
+  const folders = await Promise.all(
+    (vscode.workspace.workspaceFolders ?? []).map(async (f) => settingFromFile(await read(vscode.Uri.joinPath(f.uri, '.vscode', 'settings.json')), key)),
+  );
+  return resolveProfiles({ ...layers('agents'), workspace, workspaceFolder: mergeFolderProfiles(folders) }, false);
 }
 
 export function defaultAgent(): string {

@@ -274,7 +274,7 @@ async function runAgentTask(ctx: AgentTasksContext, arg: unknown): Promise<strin
   const args = parseRunArgs(arg);
   const services = await ctx.services();
   ensureWritable(services.store);
-  const resolved = config.agentProfiles();
+  const resolved = await config.agentProfilesForPicking();
   for (const problem of resolved.problems) void ctx.showSettingWarning(problem, AGENTS_SETTING);
 
   let entry: ProfileEntry | undefined;

@@ -264,7 +264,9 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
       GROUP_LABELS[node.kind],
       empty ? vscode.TreeItemCollapsibleState.None : vscode.TreeItemCollapsibleState.Expanded,
     );
-    item.id = `agentTasks.group.${node.kind}`;
+    // VS Code keeps an item's collapse state by id: a group first shown empty (a leaf) would stay
+    // collapsed once it gets rows. A separate id while empty makes it open when its first task arrives.
+    item.id = `agentTasks.group.${node.kind}${empty ? '.empty' : ''}`;
     item.description = s ? groupDescription(s, node.kind) : '';
     item.contextValue = `agentTaskGroup.${node.kind}`;
     return item;

@@ -6,7 +6,7 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import Module from 'node:module';
@@ -197,7 +197,15 @@ test('a malformed profile: a message naming the setting, and the attempt is jour
 test('Restricted Mode: profiles from workspace settings do not run', async () => {
   fake.reset();
   fake.trusted = false;
+  // VS Code hides this value from inspect() in Restricted Mode (the fake does too): the extension
+  // finds the profile in the folder's settings file, to explain why it does not run.
   fake.settings['agentTasks.agents'] = { workspaceValue: { wsonly: fakeProfile() } };
+  fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
+  mkdirSync(path.join(workspaceDir, '.vscode'), { recursive: true });
+  writeFileSync(
+    path.join(workspaceDir, '.vscode', 'settings.json'),
+    `{\n  // from the cloned repository\n  "agentTasks.agents": ${JSON.stringify({ wsonly: fakeProfile() })},\n}\n`,
+  );
   const a = activate();
   try {
     assert.equal(await a.ready, true);
@@ -208,6 +216,7 @@ test('Restricted Mode: profiles from workspace settings do not run', async () =>
     await new Promise((r) => setTimeout(r, 300));
     assert.equal(readFileSync(argvFile, 'utf8'), before, 'nothing ran');
   } finally {
+    rmSync(path.join(workspaceDir, '.vscode'), { recursive: true, force: true });
     await deactivate(a);
   }
 });

@@ -6,6 +6,7 @@
  */
 import * as path from 'node:path';
 import { Emitter } from '../../../src/core/lifecycle';
+import { readFile } from 'node:fs/promises';
 
 type Listener<T> = (e: T) => unknown;
 
@@ -194,6 +195,8 @@ export const window = {
   showTextDocument: async (doc: { lineCount: number }) => ({ document: doc, selection: undefined, revealRange() {} }),
 };
 
+const RESTRICTED_SETTINGS = ['agentTasks.agents', 'agentTasks.defaultAgent'];
+
 const configurationEmitter = new EventEmitter<{ affectsConfiguration(s: string): boolean }>();
 
 export const workspace = {
@@ -209,8 +212,20 @@ export const workspace = {
       const s = fake.settings[`${section}.${key}`];
       return s?.workspaceValue ?? s?.globalValue;
     },
-    inspect: (key: string) => ({ key: `${section}.${key}`, ...fake.settings[`${section}.${key}`] }),
+    inspect: (key: string) => {
+      const full = `${section}.${key}`;
+      const value = { key: full, ...fake.settings[full] };
+      // Like VS Code: in Restricted Mode the workspace values of restricted settings are not given out.
+      if (!fake.trusted && RESTRICTED_SETTINGS.includes(full)) {
+        delete value.workspaceValue;
+      }
+      return value;
+    },
   }),
+  workspaceFile: undefined as Uri | undefined,
+  fs: {
+    readFile: async (uri: Uri): Promise<Uint8Array> => readFile(uri.fsPath),
+  },
   onDidChangeConfiguration: configurationEmitter.event,
   fireConfigurationChange: (key: string) => configurationEmitter.fire({ affectsConfiguration: (s: string) => key.startsWith(s) }),
   registerTextDocumentContentProvider: (scheme: string, provider: { provideTextDocumentContent(uri: Uri): Promise<string> }) => {
