@@ -438,6 +438,7 @@ describe('Agent Tasks in an untrusted workspace', { timeout: 3 * 60_000 }, () =>
         const toast = await wb.waitForNotification(/not trusted/, { timeoutMs: 15_000 });
         assert.match(toast.message, /workspace's settings/, toast.message);
         assert.ok(toast.buttons.some((b) => /Manage Workspace Trust/.test(b)), `buttons: ${JSON.stringify(toast.buttons)}`);
+        await new Promise((r) => setTimeout(r, 800)); // let the picker fade out and the toast settle
         await shot(wb, '5-untrusted-refused.png');
         explained = true;
       } else {
