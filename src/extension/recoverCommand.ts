@@ -21,6 +21,7 @@ import {
   planResume,
   recoverActions,
   RESUME_PROMPT,
+  resumedTaskName,
   type RecoverAction,
 } from './model/recoverChoices';
 import { isUnresolvedInterrupted, taskLabel } from './model/taskPresentation';
@@ -190,6 +191,7 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
         workspace: row.workspace,
         parentId: row.id,
         sessionId: resume.sessionId,
+        name: resumedTaskName(row.name),
       });
       await services.store.resolveInterrupted(row.id, 'resumed');
       return running.id;

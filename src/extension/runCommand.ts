@@ -55,6 +55,8 @@ export interface LaunchRequest {
   readonly parentId?: string | null;
   /** Resume: the session to continue (else a fresh one). */
   readonly sessionId?: string;
+  /** The task's name, when not the first line of its prompt (a resumed run keeps the original's). */
+  readonly name?: string;
 }
 
 /** What a failed attempt's row records. */
@@ -88,7 +90,7 @@ export class TaskLauncher {
       const expanded = expandProfile(profile, req.mode, { prompt: req.prompt, sessionId, workspaceFolder: req.workspace ?? req.cwd, taskId });
       spec = {
         id: taskId,
-        name: taskName(req.prompt, profile.name, expanded.command, expanded.args),
+        name: req.name ?? taskName(req.prompt, profile.name, expanded.command, expanded.args),
         agent: req.agent,
         command: expanded.command,
         args: expanded.args,
@@ -105,7 +107,7 @@ export class TaskLauncher {
     } else {
       spec = {
         id: taskId,
-        name: taskName(req.prompt, req.agent, req.plan.command, req.plan.args),
+        name: req.name ?? taskName(req.prompt, req.agent, req.plan.command, req.plan.args),
         agent: req.agent,
         command: req.plan.command,
         args: [...req.plan.args],

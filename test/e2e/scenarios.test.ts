@@ -346,14 +346,18 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
       const old = listRows(store).find((r) => r.id === interrupted.id)!;
       assert.ok(old.resolved_at !== null, 'the interrupted row is resolved');
       assert.equal(old.resolution, 'resumed');
-      // The resumed run is named by its (follow-up) prompt.
-      await waitForTaskInGroup(w, RESUME_PROMPT, 'Running', { timeoutMs: 15_000 });
-      await waitForTaskInGroup(w, prompt, 'History', { timeoutMs: 15_000, extra: /interrupted \(resumed\)/ });
+      // The resumed run keeps the interrupted task's name, marked "(resumed)"; its prompt is the follow-up.
+      const resumedName = `${prompt} (resumed)`;
+      assert.equal(resumed.name, resumedName);
+      assert.equal(resumed.prompt, RESUME_PROMPT);
+      await waitForTaskInGroup(w, resumedName, 'Running', { timeoutMs: 15_000 });
+      const original = new RegExp(`${prompt.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?! \\(resumed\\))`);
+      await waitForTaskInGroup(w, original, 'History', { timeoutMs: 15_000, extra: /interrupted \(resumed\)/ });
       await shot(w, '2-resumed.png');
       await mediaShot(w, 'tree.png', { x: 0, y: 0, width: 880, height: 250 });
       // fake-slow works for 10 minutes: cancel the resumed run (palette this time) so the suite ends cleanly.
       await w.runCommand('Agent Tasks: Cancel Task');
-      await pick(w, RESUME_PROMPT, { timeoutMs: 15_000 });
+      await pick(w, resumedName, { timeoutMs: 15_000 });
       await waitForStoreRow(store, 'the resumed run cancelled', (r) => r.id === resumed.id && r.status === 'cancelled', 20_000);
     });
   });
@@ -368,8 +372,11 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
         'The scenarios above expanded it by a click. Seen: ' + JSON.stringify(collapsedGroups),
     );
   });
+});
 
-  test('media: copy the chosen screenshots to docs/media (E2E_UPDATE_MEDIA=1)', { skip: process.env.E2E_UPDATE_MEDIA !== '1' }, () => {
+// Not a test: with E2E_UPDATE_MEDIA=1, the chosen screenshots of this run replace docs/media's.
+if (process.env.E2E_UPDATE_MEDIA === '1') {
+  after(() => {
     fs.mkdirSync(MEDIA_DIR, { recursive: true });
     for (const name of ['tree.png', 'recover.png', 'output.png']) {
       const from = path.join(MEDIA_OUT, name);
@@ -377,7 +384,7 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
       else log(`media: ${from} missing, docs/media/${name} not updated`);
     }
   });
-});
+}
 
 describe('Agent Tasks in an untrusted workspace', { timeout: 3 * 60_000 }, () => {
   let cs: CodeServer | undefined;

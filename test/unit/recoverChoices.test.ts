@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  resumedTaskName,
   interruptedNotice,
   interruptedPickItem,
   lastReadableLine,
@@ -84,4 +85,9 @@ test('recover actions: resume only when possible, with the reason otherwise', ()
   const some = recoverActions(noSession, planResume(noSession, claude), planRerun(noSession, claude));
   assert.deepEqual(some.items.map((i) => i.action), ['restart', 'openLog', 'dismiss']);
   assert.deepEqual(some.notes, ['Resume is not available: the agent never reported a session ID.']);
+});
+
+test('a resumed run is named after the task it continues, marked once', () => {
+  assert.equal(resumedTaskName('Migrate the database layer'), 'Migrate the database layer (resumed)');
+  assert.equal(resumedTaskName('Migrate the database layer (resumed)'), 'Migrate the database layer (resumed)');
 });

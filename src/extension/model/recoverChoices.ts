@@ -131,4 +131,10 @@ export function recoverActions(row: TaskRow, resume: ResumePlan, rerun: RerunPla
 }
 
 /** The default follow-up prompt for a resumed session (the user may edit it). */
+/** A resumed run keeps the interrupted task's name (its prompt is only the follow-up), marked once. */
+export function resumedTaskName(interruptedName: string): string {
+  const base = interruptedName.replace(/ \(resumed\)$/, '');
+  return `${base} (resumed)`;
+}
+
 export const RESUME_PROMPT = 'You were interrupted. Continue where you left off.';
