@@ -26,7 +26,7 @@ import {
 } from './model/recoverChoices';
 import { isUnresolvedInterrupted, taskLabel } from './model/taskPresentation';
 import { stopProcessTree } from './processControl';
-import { findProfile } from './runCommand';
+import { askForPrompt, findProfile } from './runCommand';
 import { taskFromArg } from './taskCommands';
 
 const TAIL_BYTES = 16 * 1024;
@@ -172,14 +172,11 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
       if (usesPrompt(resume.profile, 'resume')) {
         prompt =
           args.prompt ??
-          (await vscode.window.showInputBox({
+          (await askForPrompt({
             title: `Resume "${taskLabel(row)}"`,
             prompt: `What should ${resume.profile.name} do in the resumed session?`,
             value: RESUME_PROMPT,
-            ignoreFocusOut: true,
-            validateInput: (v) => (v.trim() === '' ? 'Type what the agent should do.' : undefined),
-          })) ??
-          null;
+          }));
         if (prompt === null) return undefined;
       }
       const running = await ctx.launcher.launch(services, {

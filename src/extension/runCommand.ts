@@ -198,6 +198,16 @@ function sentence(text: string): string {
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
+/** Asks for what the agent should do; null when the user cancels. */
+export async function askForPrompt(options: { title: string; prompt: string; placeHolder?: string; value?: string }): Promise<string | null> {
+  const text = await vscode.window.showInputBox({
+    ...options,
+    ignoreFocusOut: true,
+    validateInput: (v) => (v.trim() === '' ? 'Type what the agent should do.' : undefined),
+  });
+  return text ?? null;
+}
+
 /** A task's name: the first line of its prompt, else "agent: command line". */
 function taskName(prompt: string | null, agent: string | null, command: string, args: readonly string[]): string {
   const text = firstLine(prompt) || `${agent ? `${agent}: ` : ''}${displayCommandLine(command, args)}`;
@@ -317,14 +327,11 @@ async function runAgentTask(ctx: AgentTasksContext, arg: unknown): Promise<strin
   if (usesPrompt(profile)) {
     prompt =
       args.prompt ??
-      (await vscode.window.showInputBox({
+      (await askForPrompt({
         title: `Run Agent Task: ${profile.name}`,
         prompt: `What should ${profile.name} do? It runs in ${folder.label}.`,
         placeHolder: 'Describe the task',
-        ignoreFocusOut: true,
-        validateInput: (v) => (v.trim() === '' ? 'Type what the agent should do.' : undefined),
-      })) ??
-      null;
+      }));
     if (prompt === null) return undefined;
   }
   const running = await ctx.launcher.launch(services, {
