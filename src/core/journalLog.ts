@@ -188,10 +188,6 @@ export class LogWriter {
     return new LogWriter(dir, seq, plain, dsync);
   }
 
-  get currentSeq(): number {
-    return this.seq;
-  }
-
   /**
    * Appends one record; with `durable`, resolves once it is on disk, with the log's size.
    *

@@ -96,10 +96,6 @@ export async function processLiveness(pid: number, startedAt: number | null): Pr
   return Math.abs(now - startedAt) > START_TIME_TOLERANCE_MS ? 'reused' : 'alive';
 }
 
-export async function isProcessAlive(pid: number, startedAt: number | null): Promise<boolean> {
-  return (await processLiveness(pid, startedAt)) === 'alive';
-}
-
 export function hostName(): string {
   return os.hostname();
 }
