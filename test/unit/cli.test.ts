@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { exitCodeFor, formatDuration, guessFormat, resolveStoreDir } from '../../src/cli/main';
 import { parseCommandArgs, UsageError, type CommandDef } from '../../src/cli/argParser';
 import { defaultStoreDir } from '../../src/core/storeLocation';
+import { signalZeroSucceeds } from '../helpers/processes';
 import { waitFor as waitForShared } from '../helpers/waitFor';
 
 const waitFor: typeof waitForShared = (what, probe, timeoutMs = 8_000) => waitForShared(what, probe, timeoutMs);
@@ -91,16 +92,6 @@ async function listJson(store: string): Promise<Row[]> {
   const r = await cli(['--store', store, 'list', '--json', '--limit', '100']);
   assert.equal(r.code, 0, r.stderr);
   return JSON.parse(r.stdout) as Row[];
-}
-
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 const fakeRun = (store: string, ...runOptions: string[]): string[] => [
@@ -249,7 +240,7 @@ test('Ctrl-C cancels the running task: exit 130, row cancelled, child gone', asy
   let childPid: number | undefined;
   t.after(() => {
     run.child.kill('SIGKILL');
-    if (childPid !== undefined && isAlive(childPid)) process.kill(childPid, 'SIGKILL');
+    if (childPid !== undefined && signalZeroSucceeds(childPid)) process.kill(childPid, 'SIGKILL');
   });
   await waitFor('the agent to start', () => run.stdout.includes('"subtype":"init"'));
   const running = await waitFor('the child pid in the journal', async () => (await listJson(store)).find((r) => r.child_pid !== null));
@@ -260,7 +251,7 @@ test('Ctrl-C cancels the running task: exit 130, row cancelled, child gone', asy
   const [row] = await listJson(store);
   assert.deepEqual(pick(row), { status: 'cancelled', exit_code: null, signal: 'SIGTERM', error: null });
   assert.equal(row.session_id, SESSION_ID);
-  assert.equal(isAlive(running.child_pid!), false);
+  assert.equal(signalZeroSucceeds(running.child_pid!), false);
 });
 
 test('recover marks a SIGKILLed run interrupted and leaves a live run alone', async (t) => {
@@ -272,7 +263,7 @@ test('recover marks a SIGKILLed run interrupted and leaves a live run alone', as
     doomed.child.kill('SIGKILL');
     alive.child.kill('SIGKILL');
     // The killed CLI's child has its own process group and outlives it.
-    if (orphanPid !== undefined && isAlive(orphanPid)) process.kill(orphanPid, 'SIGKILL');
+    if (orphanPid !== undefined && signalZeroSucceeds(orphanPid)) process.kill(orphanPid, 'SIGKILL');
   });
   await waitFor('both agents to start', () => doomed.stdout.includes('"subtype":"init"') && alive.stdout.includes('"subtype":"init"')).catch((err: Error) => {
     throw new Error(`${err.message}: doomed ${JSON.stringify([doomed.child.exitCode, doomed.stdout, doomed.stderr])} alive ${JSON.stringify([alive.child.exitCode, alive.stdout, alive.stderr])}`);
@@ -290,7 +281,7 @@ test('recover marks a SIGKILLed run interrupted and leaves a live run alone', as
 
   doomed.child.kill('SIGKILL');
   assert.equal((await doomed.result).signal, 'SIGKILL');
-  assert.equal(isAlive(orphanPid), true, 'the agent itself survives its CLI');
+  assert.equal(signalZeroSucceeds(orphanPid), true, 'the agent itself survives its CLI');
 
   const recovered = await cli(['--store', store, 'recover', '--json']);
   assert.equal(recovered.code, 0, recovered.stderr);

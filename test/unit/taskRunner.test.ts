@@ -8,6 +8,8 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import { TaskRunner, TaskSpecError, type RunningTaskChange, type TaskRunnerOptions, type TaskSpec } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
+import { processLiveness } from '../../src/core/processIdentity';
+import { signalZeroSucceeds } from '../helpers/processes';
 import { waitFor as waitForShared } from '../helpers/waitFor';
 
 const waitFor: typeof waitForShared = (what, probe, timeoutMs = 5_000) => waitForShared(what, probe, timeoutMs);
@@ -64,13 +66,7 @@ class Capture extends Writable {
 
 /** Gone means no such pid, or a zombie nobody reaped yet (PID 1 in a container may never reap it). */
 async function processIsGone(pid: number): Promise<boolean> {
-  try {
-    process.kill(pid, 0);
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-  const stat = await fsp.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
-  return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+  return (await processLiveness(pid, null)) === 'dead';
 }
 
 async function filesUnder(dir: string): Promise<string[]> {
@@ -421,23 +417,14 @@ test('a grandchild holding the pipes open does not keep a finished task running'
   const task = await runner.start(nodeScript(work, child), { tee: { stdout: out } });
   const grandchildPid = Number((await waitFor('the grandchild pid', () => /grandchild (\d+)/.exec(out.text) ?? undefined))[1]);
   t.after(() => {
-    if (!processIsGoneSync(grandchildPid)) process.kill(grandchildPid, 'SIGKILL');
+    if (signalZeroSucceeds(grandchildPid)) process.kill(grandchildPid, 'SIGKILL');
   });
   const started = Date.now();
   const row = await task.done;
   assert.equal(row.status, 'success');
   assert.ok(Date.now() - started < 4_000, `finished after ${Date.now() - started} ms`);
-  assert.equal(processIsGoneSync(grandchildPid), false, 'a normal exit leaves background processes alone');
+  assert.equal(signalZeroSucceeds(grandchildPid), true, 'a normal exit leaves background processes alone');
 });
-
-function processIsGoneSync(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return false;
-  } catch {
-    return true;
-  }
-}
 
 test('the same id cannot run twice at once', async (t) => {
   const { runner, work } = await setup(t);
