@@ -544,18 +544,31 @@ async function ensurePlaywright(cacheDir: string, log: Logger): Promise<string> 
   return dir;
 }
 
+/**
+ * The environment without what `npm run` exports about its own process. Quirk: a nested
+ * `npm install` reads `npm_config_user_agent` (with the outer "node/v20") as its own config and
+ * passes it on to install scripts, and code-server's postinstall.sh reads the Node major from it,
+ * so under `npm run test:e2e` a cold install failed with "code-server currently requires node v24".
+ * Run directly (`node out/test/e2e/run.js`) the variables are absent, which is why a warm cache hid it.
+ */
+export function withoutNpmRunVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const perProcess = /^(npm_config_(user_agent|npm_version|node_gyp|local_prefix|loglevel)|npm_(execpath|node_execpath|command|package_.*|lifecycle_.*)|INIT_CWD|NODE)$/i;
+  return Object.fromEntries(Object.entries(env).filter(([key]) => !perProcess.test(key)));
+}
+
 /** Runs a command with output appended to `logFile`; rejects on non-zero exit or timeout. */
 async function runLogged(
   cmd: string,
   args: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv; logFile: string; timeoutMs: number; log: Logger },
 ): Promise<void> {
+  const env = withoutNpmRunVariables(opts.env);
   const out = fs.openSync(opts.logFile, 'a');
   fs.writeSync(out, `\n$ (cd ${opts.cwd} && ${cmd} ${args.join(' ')})\n`);
   opts.log(`$ ${cmd} ${args.join(' ')}   (log: ${opts.logFile})`);
   try {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', out, out], detached: true });
+      const child = spawn(cmd, args, { cwd: opts.cwd, env, stdio: ['ignore', out, out], detached: true });
       const timer = setTimeout(() => {
         try {
           if (child.pid) process.kill(-child.pid, 'SIGKILL');
