@@ -77,6 +77,8 @@ function historyRow(i: number, now: number, status: TaskRow['status'] = 'success
     resolved_at: null,
     resolution: null,
     parent_id: null,
+    owner_start_ticks: null,
+    child_start_ticks: null,
   };
 }
 

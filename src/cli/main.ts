@@ -3,6 +3,7 @@
  * `agent-tasks`: run a command as a journaled task, and read the journal the VS Code extension
  * writes (same store folder by default, so both see the same history).
  */
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -79,6 +80,17 @@ const COMMANDS: readonly CommandDef[] = [
     options: [JSON_OPTION, STORE_OPTION],
   },
   {
+    name: 'compact',
+    summary: 'Rewrite the journal snapshot and retire the logs it covers (runs by itself; rarely needed by hand).',
+    usage: 'compact',
+    positionals: { min: 0, max: 0, name: '' },
+    options: [STORE_OPTION],
+    details: [
+      'Waits out the rotation grace (10 s) so that writers of other processes land first. Exits 0',
+      'without doing anything when another live process is compacting the store.',
+    ].join('\n'),
+  },
+  {
     name: 'recover',
     summary: 'Mark running tasks whose owner process is gone as interrupted, and list the interrupted tasks not yet resolved.',
     usage: 'recover [--json]',
@@ -151,6 +163,8 @@ async function dispatch(argv: readonly string[]): Promise<number> {
       return listCommand(parsed, storeDir);
     case 'show':
       return showCommand(parsed, storeDir);
+    case 'compact':
+      return compactCommand(storeDir);
     default:
       return recoverCommand(parsed, storeDir);
   }
@@ -195,24 +209,57 @@ export function resolveStoreDir(flag: string | undefined, env: NodeJS.ProcessEnv
 // ---------------------------------------------------------------------------------------------
 // Store access
 
-async function openStore(dir: string): Promise<TaskStore> {
-  const store = await TaskStore.open({ dir, log: process.env.AGENT_TASKS_DEBUG ? (m) => writeErr(`[store] ${m}\n`) : undefined });
-  // A damaged or newer store still opens (read-only for newer): say so and carry on.
+/**
+ * Opens the store for one command. `read`: list and show only read, so nothing is created,
+ * moved aside or compacted. Notices (damage, a full disk, a read-only mount) go to stderr as
+ * they come, also those found mid-command. A writing command never compacts by itself (it
+ * would exit in the middle): when one is due, `close` hands it to a detached `compact`.
+ */
+async function openStore(dir: string, access: 'read' | 'write'): Promise<TaskStore> {
+  const store = await TaskStore.open({
+    dir,
+    readOnly: access === 'read',
+    compactInBackground: false,
+    log: process.env.AGENT_TASKS_DEBUG ? (m) => writeErr(`[store] ${m}\n`) : undefined,
+  });
   for (const notice of store.notices) writeErr(`${PROGRAM}: ${notice}\n`);
+  store.onDidAddNotice((notice) => writeErr(`${PROGRAM}: ${notice}\n`));
   return store;
 }
 
+async function closeStore(store: TaskStore): Promise<void> {
+  const handOver = store.compactionDue;
+  await store.close();
+  if (handOver) handOverCompaction(store.dir);
+}
+
+/**
+ * Starts `agent-tasks compact` for the store, detached, so that the compaction finishes after
+ * this process exits (it waits out the rotation grace). A compactor that finds the lock held by
+ * a live process exits at once.
+ */
+function handOverCompaction(dir: string): void {
+  // This file itself (dist/cli.js in the package): never whatever script happens to be running.
+  try {
+    const child = spawn(process.execPath, [__filename, 'compact', '--store', dir], { detached: true, stdio: 'ignore', env: process.env });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // The next process that writes the store tries again.
+  }
+}
+
 /** For the reading commands: no store folder yet means no tasks, not a reason to create one. */
-async function withExistingStore<T>(dir: string, whenMissing: () => T, use: (store: TaskStore) => Promise<T>): Promise<T> {
+async function withExistingStore<T>(dir: string, access: 'read' | 'write', whenMissing: () => T, use: (store: TaskStore) => Promise<T>): Promise<T> {
   if (!(await isDirectory(dir))) {
     writeErr(`${PROGRAM}: no task store at ${dir} yet (pass --store DIR or set ${STORE_ENV} to use another)\n`);
     return whenMissing();
   }
-  const store = await openStore(dir);
+  const store = await openStore(dir, access);
   try {
     return await use(store);
   } finally {
-    await store.close();
+    await closeStore(store);
   }
 }
 
@@ -229,7 +276,7 @@ async function isDirectory(dir: string): Promise<boolean> {
 
 async function runCommand(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const spec = runSpec(parsed);
-  const store = await openStore(storeDir);
+  const store = await openStore(storeDir, 'write');
   try {
     if (store.readOnly) {
       writeErr(`${PROGRAM}: cannot run: the task store at ${storeDir} is read-only\n`);
@@ -242,7 +289,7 @@ async function runCommand(parsed: ParsedArgs, storeDir: string): Promise<number>
       runner.dispose();
     }
   } finally {
-    await store.close();
+    await closeStore(store);
   }
 }
 
@@ -350,7 +397,7 @@ async function listCommand(parsed: ParsedArgs, storeDir: string): Promise<number
   const status = parseStatuses(optionValue(parsed, 'status'));
   const limit = parseLimit(optionValue(parsed, 'limit'));
   const json = hasFlag(parsed, 'json');
-  const rows = await withExistingStore(storeDir, () => [] as TaskRow[], (store) => store.listTasks({ status, limit, includeRunning: true }));
+  const rows = await withExistingStore(storeDir, 'read', () => [] as TaskRow[], (store) => store.listTasks({ status, limit, includeRunning: true }));
   if (json) writeOut(JSON.stringify(rows.map(publicRow), null, 2) + '\n');
   else writeOut(rows.length === 0 ? 'No tasks.\n' : formatTable(rows));
   return 0;
@@ -375,7 +422,7 @@ function parseLimit(value: string | undefined): number {
 
 async function showCommand(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const idOrPrefix = parsed.positionals[0];
-  const found = await withExistingStore(storeDir, () => ({ rows: [] as TaskRow[] }), async (store) => ({ rows: await findByIdOrPrefix(store, idOrPrefix) }));
+  const found = await withExistingStore(storeDir, 'read', () => ({ rows: [] as TaskRow[] }), async (store) => ({ rows: await findByIdOrPrefix(store, idOrPrefix) }));
   if (found.rows.length === 0) {
     writeErr(`${PROGRAM}: no task with id ${JSON.stringify(idOrPrefix)}\n`);
     return 1;
@@ -398,25 +445,51 @@ async function findByIdOrPrefix(store: TaskStore, idOrPrefix: string): Promise<T
   return rows.filter((r) => r.id.startsWith(idOrPrefix));
 }
 
+async function compactCommand(storeDir: string): Promise<number> {
+  if (!(await isDirectory(storeDir))) return 0;
+  const store = await openStore(storeDir, 'write');
+  try {
+    if (store.readOnly) {
+      writeErr(`${PROGRAM}: cannot compact: the task store at ${storeDir} is read-only\n`);
+      return 1;
+    }
+    const done = await store.compact();
+    if (process.env.AGENT_TASKS_DEBUG) writeErr(`${PROGRAM}: ${done ? 'compacted' : 'another process is compacting'} ${storeDir}\n`);
+    return 0;
+  } finally {
+    // Not closeStore: a compactor that found the lock held must not hand over to yet another one.
+    await store.close();
+  }
+}
+
 async function recoverCommand(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const result = await withExistingStore(
     storeDir,
-    () => ({ marked: [] as TaskRow[], unresolved: [] as TaskRow[] }),
+    'write',
+    () => ({ marked: [] as TaskRow[], unmarked: [] as TaskRow[], unresolved: [] as TaskRow[] }),
     async (store) => {
-      if (store.readOnly) throw new Error(`cannot recover: the task store at ${storeDir} is read-only`);
       const marked = await store.markRunningAsInterrupted();
-      return { marked, unresolved: await store.listUnresolvedInterruptedTasks() };
+      // A read-only store (or a full disk) cannot record them, but the answer is still worth giving.
+      const markedIds = new Set(marked.map((r) => r.id));
+      const unmarked = (await store.findOrphanedTasks()).filter((r) => !markedIds.has(r.id));
+      return { marked, unmarked, unresolved: await store.listUnresolvedInterruptedTasks() };
     },
   );
   if (hasFlag(parsed, 'json')) {
-    writeOut(JSON.stringify({ marked: result.marked.map(publicRow), unresolved: result.unresolved.map(publicRow) }, null, 2) + '\n');
+    const json = { marked: result.marked.map(publicRow), unresolved: result.unresolved.map(publicRow), orphaned_unrecorded: result.unmarked.map(publicRow) };
+    writeOut(JSON.stringify(json, null, 2) + '\n');
     return 0;
   }
   writeOut(
     result.marked.length === 0
-      ? 'No orphaned running tasks.\n'
+      ? result.unmarked.length === 0
+        ? 'No orphaned running tasks.\n'
+        : ''
       : `Marked ${plural(result.marked.length, 'task')} as interrupted:\n${formatTable(result.marked)}`,
   );
+  if (result.unmarked.length > 0) {
+    writeOut(`${plural(result.unmarked.length, 'running task')} whose owner is gone could not be marked interrupted (see above why):\n${formatTable(result.unmarked)}`);
+  }
   if (result.unresolved.length > 0) {
     writeOut(`\n${plural(result.unresolved.length, 'interrupted task')} not yet resolved (resume, restart or dismiss them in VS Code):\n${formatTable(result.unresolved)}`);
   }

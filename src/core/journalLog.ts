@@ -1,6 +1,9 @@
 import { constants as fsc, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { crc32 } from './crc32';
+import { APPEND_FLAGS, CREATE_FLAGS, DSYNC_APPEND_FLAGS, errorCode, FILE_MODE, isLinkError, moveAside, READ_FLAGS, ShortWriteError } from './storeFiles';
+
+export { DIR_MODE, FILE_MODE } from './storeFiles';
 
 /**
  * The append-only log of row changes that makes a start or a finish cost one small durable
@@ -16,13 +19,11 @@ const HEADER_BYTES = 12;
 /** A length field above this is damage, not a record. */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
-export const FILE_MODE = 0o600;
 /**
  * How long a sealed log is still drained after the next one appears. It bounds how late a write
  * whose concurrent rotation check missed the new log may land; far longer than any write takes.
  */
 export const ROTATION_GRACE_MS = 10_000;
-export const DIR_MODE = 0o700;
 
 export function encodeRecord(payload: unknown): Buffer {
   const body = Buffer.from(JSON.stringify(payload), 'utf8');
@@ -101,7 +102,10 @@ export function logFileName(seq: number): string {
 }
 
 export async function listLogSeqs(dir: string): Promise<number[]> {
-  const names = await fsp.readdir(dir);
+  const names = await fsp.readdir(dir).catch((err) => {
+    if (errorCode(err) === 'ENOENT') return [] as string[]; // a store opened to read that was never written
+    throw err;
+  });
   const seqs: number[] = [];
   for (const name of names) {
     const m = LOG_NAME.exec(name);
@@ -134,12 +138,12 @@ export class LogReader {
     return new LogReader(seq, null, 0);
   }
 
-  /** Null when the file does not exist (any more). */
+  /** Null when the file does not exist (any more). A link in its place is an error (see `createLogFile`). */
   static async open(dir: string, seq: number, offset = 0): Promise<LogReader | null> {
     try {
-      return new LogReader(seq, await fsp.open(path.join(dir, logFileName(seq)), 'r'), offset);
+      return new LogReader(seq, await fsp.open(path.join(dir, logFileName(seq)), READ_FLAGS), offset);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      if (errorCode(err) === 'ENOENT') return null;
       throw err;
     }
   }
@@ -204,9 +208,7 @@ export class LogWriter {
         handle.stat(),
         pathExists(path.join(this.dir, logFileName(this.seq + 1))),
       ]);
-      if (written.bytesWritten !== record.length) {
-        throw new Error(`short write to the task journal (${written.bytesWritten} of ${record.length} bytes): is the disk full?`);
-      }
+      if (written.bytesWritten !== record.length) throw new ShortWriteError(written.bytesWritten, record.length);
       if (durable && !this.dsync) await handle.datasync();
       if (stat.nlink > 0 && !rotated) return stat.size + record.length;
       if (attempt >= 8) throw new Error('the task journal kept rotating under this write');
@@ -237,19 +239,38 @@ async function newestSeq(dir: string, atLeast: number): Promise<number> {
 
 // With O_DSYNC the write itself is durable: one round trip to the thread pool instead of two
 // (write, then fdatasync), and the caller's CPU work overlaps the disk wait. Windows lacks it.
-const DSYNC_APPEND = fsc.O_DSYNC !== undefined ? fsc.O_WRONLY | fsc.O_APPEND | fsc.O_CREAT | fsc.O_DSYNC : undefined;
-
 async function openHandles(dir: string, seq: number): Promise<[fsp.FileHandle, fsp.FileHandle | null]> {
   const file = path.join(dir, logFileName(seq));
-  const plain = await fsp.open(file, 'a', FILE_MODE);
-  const dsync = DSYNC_APPEND !== undefined ? await fsp.open(file, DSYNC_APPEND, FILE_MODE) : null;
+  const plain = await fsp.open(file, APPEND_FLAGS, FILE_MODE);
+  const dsync = DSYNC_APPEND_FLAGS !== undefined ? await fsp.open(file, DSYNC_APPEND_FLAGS, FILE_MODE) : null;
   return [plain, dsync];
+}
+
+/**
+ * Creates log `seq` if it does not exist. A symbolic link in its place is never followed: it is
+ * moved aside (returned, for a notice) and a real file created.
+ */
+export async function createLogFile(dir: string, seq: number): Promise<string | undefined> {
+  const file = path.join(dir, logFileName(seq));
+  try {
+    await (await fsp.open(file, APPEND_FLAGS, FILE_MODE)).close();
+    return undefined;
+  } catch (err) {
+    if (!isLinkError(err)) throw err;
+  }
+  const movedTo = await moveAside(file);
+  await (await fsp.open(file, APPEND_FLAGS, FILE_MODE)).close();
+  return movedTo;
 }
 
 /** Replaces `file` atomically and durably: temp file (0600), fdatasync, rename, fsync of the folder. */
 export async function writeFileDurably(file: string, bytes: Uint8Array, tmpTag = 'tmp'): Promise<void> {
   const tmp = `${file}.tmp-${tmpTag}`;
-  const h = await fsp.open(tmp, 'w', FILE_MODE);
+  const h = await fsp.open(tmp, CREATE_FLAGS, FILE_MODE).catch(async (err) => {
+    if (!isLinkError(err)) throw err;
+    await moveAside(tmp); // never write through a link planted in the store
+    return fsp.open(tmp, CREATE_FLAGS, FILE_MODE);
+  });
   try {
     await h.writeFile(bytes);
     await h.datasync();

@@ -22,7 +22,8 @@ export type JournalRecord =
   | (RecordBase & { op: 'update'; id: string; set: RunningPatch })
   | (RecordBase & { op: 'heartbeat'; ids: string[]; at: number })
   | (RecordBase & { op: 'finish'; id: string; set: FinishFields; row?: TaskRow })
-  | (RecordBase & { op: 'interrupt'; ids: string[]; at: number; reason: string | null })
+  /** `nonce` tells this record apart when several processes interrupt the same rows at once. */
+  | (RecordBase & { op: 'interrupt'; ids: string[]; at: number; reason: string | null; nonce?: string })
   | (RecordBase & { op: 'resolve'; id: string; at: number; how: Resolution })
   | (RecordBase & { op: 'prune'; ids: string[] })
   | (RecordBase & { op: 'archive'; segment: SegmentInfo; ids: string[] })
@@ -36,10 +37,11 @@ export const COLUMNS = [
   'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'cost_usd', 'output_bytes',
   'log_path', 'owner_id', 'owner_pid', 'owner_started_at', 'owner_host', 'child_pid',
   'child_started_at', 'heartbeat_at', 'resolved_at', 'resolution', 'parent_id',
+  'owner_start_ticks', 'child_start_ticks',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 const PATCH_COLUMNS = [
-  'child_pid', 'child_started_at', 'session_id', 'input_tokens', 'output_tokens',
+  'child_pid', 'child_started_at', 'child_start_ticks', 'session_id', 'input_tokens', 'output_tokens',
   'cache_read_tokens', 'cache_creation_tokens', 'cost_usd', 'output_bytes',
 ] as const satisfies readonly (keyof RunningPatch)[];
 
@@ -117,10 +119,12 @@ export class JournalStatements {
   }
 
   segments(): SegmentInfo[] {
-    return this.db.exec('SELECT name, rows, oldest_started, newest_started, newest_finished FROM archive_segments')[0]?.values.map(
-      ([name, rows, oldest_started, newest_started, newest_finished]) =>
-        ({ name, rows, oldest_started, newest_started, newest_finished }) as SegmentInfo,
-    ) ?? [];
+    return (
+      this.db.exec('SELECT name, rows, oldest_started, newest_started, newest_finished, statuses FROM archive_segments')[0]?.values.map(
+        ([name, rows, oldest_started, newest_started, newest_finished, statuses]) =>
+          ({ name, rows, oldest_started, newest_started, newest_finished, statuses: parseStatuses(statuses) }) as SegmentInfo,
+      ) ?? []
+    );
   }
 
   scalar(sql: string, params: SqlValue[] = []): SqlValue {
@@ -136,6 +140,16 @@ export class JournalStatements {
   free(): void {
     for (const s of this.cache.values()) s.free();
     this.cache.clear();
+  }
+}
+
+function parseStatuses(value: SqlValue): Record<string, number> | null {
+  if (typeof value !== 'string') return null;
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return parsed && typeof parsed === 'object' && !Array.isArray(parsed) ? (parsed as Record<string, number>) : null;
+  } catch {
+    return null;
   }
 }
 
@@ -210,13 +224,10 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
     case 'archive': {
       // The rows now live in the segment file, written durably before this record.
       const seg = rec.segment;
-      s.run(`INSERT OR IGNORE INTO archive_segments (name, rows, oldest_started, newest_started, newest_finished) VALUES (?, ?, ?, ?, ?)`, [
-        seg.name,
-        seg.rows,
-        seg.oldest_started,
-        seg.newest_started,
-        seg.newest_finished,
-      ]);
+      s.run(
+        `INSERT OR IGNORE INTO archive_segments (name, rows, oldest_started, newest_started, newest_finished, statuses) VALUES (?, ?, ?, ?, ?, ?)`,
+        [seg.name, seg.rows, seg.oldest_started, seg.newest_started, seg.newest_finished, seg.statuses ? JSON.stringify(seg.statuses) : null],
+      );
       for (let i = 0; i < rec.ids.length; i += 500) {
         const ids = rec.ids.slice(i, i + 500);
         s.run(`DELETE FROM task_history WHERE ${PRUNABLE} AND id IN ${idList(ids)}`, ids);

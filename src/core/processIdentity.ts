@@ -44,6 +44,16 @@ async function readLinuxProcStat(pid: number): Promise<LinuxProcStat | null> {
   return Number.isFinite(startTicks) ? { state: rest[0], startTicks } : null;
 }
 
+/**
+ * When `pid` started, in clock ticks since boot (Linux; null elsewhere or when it is gone). Unlike
+ * a wall-clock start time, it does not move when the clock is stepped (NTP, a suspended VM), so it
+ * is compared exactly.
+ */
+export async function processStartTicks(pid: number): Promise<number | null> {
+  if (process.platform !== 'linux') return null;
+  return (await readLinuxProcStat(pid))?.startTicks ?? null;
+}
+
 function darwinStartTime(pid: number): Promise<number | null> {
   return new Promise((resolve) => {
     execFile('ps', ['-o', 'lstart=', '-p', String(pid)], { timeout: 5_000 }, (err, stdout) => {
@@ -78,10 +88,12 @@ function signalZeroSaysAlive(pid: number): boolean {
 export type Liveness = 'alive' | 'dead' | 'reused';
 
 /**
- * Whether the process that had `pid` (and, when known, started at `startedAt`) still runs on this host.
- * 'reused' means the pid now belongs to a process that started at another time.
+ * Whether the process that had `pid` (and, when known, started at `startedAt`, or `startTicks`
+ * clock ticks after boot) still runs on this host. 'reused' means the pid now belongs to a process
+ * that started at another time. Ticks, when recorded, decide: wall-clock start times are derived
+ * from btime, which moves when the clock is stepped, so they only compare with a slack.
  */
-export async function processLiveness(pid: number, startedAt: number | null): Promise<Liveness> {
+export async function processLiveness(pid: number, startedAt: number | null, startTicks: number | null = null): Promise<Liveness> {
   if (!Number.isInteger(pid) || pid <= 0) return 'dead';
   if (!signalZeroSaysAlive(pid)) return 'dead';
   if (process.platform === 'linux') {
@@ -89,6 +101,7 @@ export async function processLiveness(pid: number, startedAt: number | null): Pr
     if (!stat) return 'dead';
     // A killed process whose parent has not reaped it yet answers signal 0 but is gone.
     if (stat.state === 'Z' || stat.state === 'X') return 'dead';
+    if (startTicks !== null && startTicks !== undefined) return stat.startTicks === startTicks ? 'alive' : 'reused';
   }
   if (startedAt === null) return 'alive';
   const now = await processStartTime(pid);

@@ -17,7 +17,7 @@ export interface OwnerVerdict {
   reason: string;
 }
 
-type OwnerFields = Pick<TaskRow, 'owner_pid' | 'owner_started_at' | 'owner_host' | 'heartbeat_at' | 'started_at'>;
+type OwnerFields = Pick<TaskRow, 'owner_pid' | 'owner_started_at' | 'owner_start_ticks' | 'owner_host' | 'heartbeat_at' | 'started_at'>;
 
 export async function judgeOwner(row: OwnerFields, ctx: { host: string; now: number; staleAfterMs?: number }): Promise<OwnerVerdict> {
   if (row.owner_host !== ctx.host) {
@@ -28,7 +28,7 @@ export async function judgeOwner(row: OwnerFields, ctx: { host: string; now: num
       ? { dead: true, reason: `its owner on host ${row.owner_host} stopped sending heartbeats ${formatAge(silentMs)} ago` }
       : { dead: false, reason: `owned by a process on host ${row.owner_host} that sent a heartbeat ${formatAge(silentMs)} ago` };
   }
-  const liveness = await processLiveness(row.owner_pid, row.owner_started_at);
+  const liveness = await processLiveness(row.owner_pid, row.owner_started_at, row.owner_start_ticks ?? null);
   switch (liveness) {
     case 'dead':
       return { dead: true, reason: `the process that ran it (pid ${row.owner_pid}) exited` };

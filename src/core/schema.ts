@@ -56,6 +56,14 @@ export const MIGRATIONS: readonly string[] = [
     newest_finished INTEGER NOT NULL
   );
   `,
+  // 3: process start times in clock ticks since boot (they do not move when the wall clock is
+  // stepped, as btime-derived wall times do), and each segment's row count per status (so that
+  // counts never parse a segment)
+  `
+  ALTER TABLE task_history ADD COLUMN owner_start_ticks INTEGER;
+  ALTER TABLE task_history ADD COLUMN child_start_ticks INTEGER;
+  ALTER TABLE archive_segments ADD COLUMN statuses TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

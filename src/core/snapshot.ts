@@ -1,9 +1,9 @@
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
 import { writeFileDurably } from './journalLog';
 import { INSERT_SQL, rowFromSql, rowToSql } from './journalOps';
 import { migrate, SCHEMA_VERSION, schemaVersion, tuneInMemory } from './schema';
+import { errorCode, isLinkError, moveAside, readFileNoFollow } from './storeFiles';
 
 /**
  * The snapshot: a plain SQLite file (`tasks.db`, open it with any sqlite3 shell) holding every row
@@ -19,7 +19,7 @@ export interface LoadedSnapshot {
   /** The schema version the file was written with (0: no file). */
   fileVersion: number;
   /** Set when the file was damaged: where it was moved, and how many rows were salvaged. */
-  damage?: { movedTo: string; salvagedRows: number; reason: string };
+  damage?: { movedTo: string | undefined; salvagedRows: number; reason: string };
 }
 
 /** Why the bytes are not a whole SQLite file, or null when the header and size agree. */
@@ -35,17 +35,6 @@ export function sqliteHeaderProblem(bytes: Uint8Array): string | null {
     return `the file is truncated (${bytes.length} of ${pageSize * pageCount} bytes)`;
   }
   return null;
-}
-
-function timestampForName(now = new Date()): string {
-  return now.toISOString().replace(/[:.]/g, '-');
-}
-
-/** Moves a damaged file aside under a timestamped name; never deletes it. */
-export async function moveAside(file: string): Promise<string> {
-  const target = `${file}.damaged-${timestampForName()}`;
-  await fsp.rename(file, target);
-  return target;
 }
 
 function coveredSeqOf(db: Database): number {
@@ -76,8 +65,23 @@ function readableCopy(bytes: Uint8Array): Uint8Array {
 const SALVAGE_SLICE = 32;
 const SALVAGE_MAX_ROWID = 200_000;
 
+/**
+ * Whether SQLite finds the file's structure sound (`PRAGMA quick_check`: every b-tree page, not
+ * the row contents). Null when sound, else what it found. Damage in the middle of a file often
+ * passes the open and the first query, and fails a later query instead.
+ */
+export function structureProblem(db: Database): string | null {
+  try {
+    const result = db.exec('PRAGMA quick_check');
+    const first = String(result[0]?.values[0]?.[0] ?? 'ok');
+    return first === 'ok' ? null : `SQLite's check failed (${first.slice(0, 200)})`;
+  } catch (err) {
+    return `SQLite's check failed (${(err as Error).message})`;
+  }
+}
+
 /** Copies every row that can still be read out of a damaged database. */
-function salvageRows(SQL: SqlJsStatic, bytes: Uint8Array, into: Database): number {
+export function salvageRows(SQL: SqlJsStatic, bytes: Uint8Array, into: Database): number {
   let damaged: Database;
   try {
     damaged = new SQL.Database(readableCopy(bytes));
@@ -130,32 +134,45 @@ export function newDatabase(SQL: SqlJsStatic): Database {
   return db;
 }
 
-export async function loadSnapshot(SQL: SqlJsStatic, dir: string): Promise<LoadedSnapshot> {
+/**
+ * Reads `tasks.db`. A damaged one (any damage, or a link in its place) is moved aside — left in
+ * place when the store is read-only — and every row still readable in it is copied out.
+ */
+export async function loadSnapshot(SQL: SqlJsStatic, dir: string, options: { readOnly?: boolean } = {}): Promise<LoadedSnapshot> {
   const file = path.join(dir, SNAPSHOT_NAME);
   let bytes: Buffer;
+  let problem: string | null;
   try {
-    bytes = await fsp.readFile(file);
+    bytes = await readFileNoFollow(file);
+    problem = sqliteHeaderProblem(bytes);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    return { db: newDatabase(SQL), coveredSeq: 0, fileVersion: 0 };
+    if (errorCode(err) === 'ENOENT') return { db: newDatabase(SQL), coveredSeq: 0, fileVersion: 0 };
+    if (!isLinkError(err)) throw err;
+    bytes = Buffer.alloc(0);
+    problem = 'it is a symbolic link, not a file of the store (not followed)';
   }
-  let problem = sqliteHeaderProblem(bytes);
   if (!problem) {
+    let db: Database | undefined;
     try {
-      const db = new SQL.Database(bytes);
+      db = new SQL.Database(bytes);
       const fileVersion = schemaVersion(db);
       // Reading the schema and the status index touches the pages every open needs.
       db.exec(`SELECT count(*) FROM task_history WHERE status = 'running'`);
-      tuneInMemory(db);
-      if (fileVersion <= SCHEMA_VERSION) migrate(db);
-      return { db, coveredSeq: coveredSeqOf(db), fileVersion };
+      problem = structureProblem(db);
+      if (!problem) {
+        tuneInMemory(db);
+        if (fileVersion <= SCHEMA_VERSION) migrate(db);
+        return { db, coveredSeq: coveredSeqOf(db), fileVersion };
+      }
+      db.close();
     } catch (err) {
+      db?.close();
       problem = `SQLite could not read it (${(err as Error).message})`;
     }
   }
   const db = newDatabase(SQL);
   const salvagedRows = salvageRows(SQL, bytes, db);
-  const movedTo = await moveAside(file);
+  const movedTo = options.readOnly ? undefined : await moveAside(file);
   // The logs the damaged snapshot covered are gone: every log still on disk is replayed.
   return { db, coveredSeq: 0, fileVersion: SCHEMA_VERSION, damage: { movedTo, salvagedRows, reason: problem } };
 }

@@ -26,7 +26,8 @@ import * as path from 'node:path';
 import { finished, type Readable, type Writable } from 'node:stream';
 import { Disposable, Emitter, toDisposable } from './lifecycle';
 import { createOutputParser, type OutputParser, type OutputSummary } from './outputParsers';
-import { processStartTime } from './processIdentity';
+import { signalProcessGroup } from './processControl';
+import { processStartTicks, processStartTime } from './processIdentity';
 import { OUTPUT_FORMATS, type NewTask, type RunningPatch, type TaskJournal, type TaskResult, type TaskRow } from './taskTypes';
 
 /** A task to start: the journaled fields plus what only the child gets. */
@@ -411,9 +412,10 @@ class TaskExecution implements RunningTask {
     this.state.child_pid = pid;
     this.hooks.onProgress(this);
     this.queueJournalWrite(async () => {
-      const startedAt = await processStartTime(pid).catch(() => null);
+      const [startedAt, startTicks] = await Promise.all([processStartTime(pid).catch(() => null), processStartTicks(pid).catch(() => null)]);
       this.state.child_started_at = startedAt;
-      await this.hooks.journal.updateRunning(this.id, { child_pid: pid, child_started_at: startedAt });
+      this.state.child_start_ticks = startTicks;
+      await this.hooks.journal.updateRunning(this.id, { child_pid: pid, child_started_at: startedAt, child_start_ticks: startTicks });
     });
   }
 
@@ -483,6 +485,7 @@ class TaskExecution implements RunningTask {
       ...this.progressPatch(),
       child_pid: this.state.child_pid ?? null,
       child_started_at: this.state.child_started_at ?? null,
+      child_start_ticks: this.state.child_start_ticks ?? null,
       ...decideOutcome(end, this.parser.summary, this.stopRequest),
       finished_at: Date.now(),
     };
@@ -620,20 +623,9 @@ async function describeSpawnError(err: NodeJS.ErrnoException, command: string, c
   }
 }
 
-/** Signals the child's whole process group (POSIX), or the child alone (Windows, or when the group is not ours). */
+/** Signals the child's whole process group (POSIX), or the child alone (Windows). */
 function signalProcessTree(child: ChildProcess, signal: NodeJS.Signals): void {
-  const pid = child.pid;
-  if (pid === undefined) return;
-  if (process.platform === 'win32') {
-    child.kill(signal);
-    return;
-  }
-  try {
-    process.kill(-pid, signal);
-  } catch (err) {
-    // ESRCH: the whole group is gone already.
-    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') child.kill(signal);
-  }
+  if (child.pid !== undefined) signalProcessGroup(child.pid, signal);
 }
 
 async function openLogFile(file: string): Promise<WriteStream> {

@@ -1,24 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { promises as fsp, watch as fsWatch } from 'node:fs';
+import { constants as fsc, promises as fsp, watch as fsWatch } from 'node:fs';
 import * as path from 'node:path';
-import type { Database, SqlJsStatic, SqlValue } from 'sql.js';
-import {
-  applyRecord,
-  classifyRecord,
-  JournalStatements,
-  PRUNABLE,
-  RECORD_VERSION,
-  type FinishFields,
-  type JournalRecord,
-} from './journalOps';
-import { DIR_MODE, encodeRecord, FILE_MODE, fsyncDir, listLogSeqs, logFileName, LogReader, LogWriter, pathExists, ROTATION_GRACE_MS } from './journalLog';
+import type { SqlJsStatic } from 'sql.js';
+import { describeSegmentDamage } from './archiveNotices';
+import { releaseLock, tryLock } from './compactionLock';
+import { ArchiveCache, ARCHIVE_DIR, nextSegmentName, segmentInfoOf, writeSegment, type SegmentDamage } from './historyArchive';
+import { createLogFile, encodeRecord, fsyncDir, listLogSeqs, logFileName, LogReader, LogWriter, pathExists, ROTATION_GRACE_MS } from './journalLog';
+import { applyRecord, JournalStatements, PRUNABLE, RECORD_VERSION, type FinishFields, type JournalRecord } from './journalOps';
 import { Disposable, Emitter, toDisposable, type IDisposable } from './lifecycle';
-import { ArchiveCache, ARCHIVE_DIR, segmentName, segmentNumber, writeSegment } from './historyArchive';
-import { hostName, processLiveness, processStartTime } from './processIdentity';
+import { hostName, processStartTicks, processStartTime } from './processIdentity';
 import { findOrphans } from './recoveryScan';
-import { SCHEMA_VERSION } from './schema';
-import { loadSnapshot, moveAside, writeSnapshot } from './snapshot';
+import { writeSnapshot } from './snapshot';
 import { loadSqlJs } from './sqlite';
+import { ensurePrivateFolder, errorCode, isNoSpaceError, isReadOnlyError, DIR_MODE } from './storeFiles';
+import { keepDamagedLog, loadJournalState, reconcileArchive, replay, type OpenedState } from './storeOpen';
+import { countRows, newestRows, newestRowsWhere, readStoreView, type CountQuery } from './storeQueries';
 import {
   DEFAULT_RETENTION,
   type ListTasksQuery,
@@ -27,21 +23,30 @@ import {
   type Resolution,
   type RetentionPolicy,
   type RunningPatch,
+  type StoreView,
   type TaskJournal,
   type TaskResult,
   type TaskRow,
   type TasksChangeEvent,
-  type TaskStatus,
 } from './taskTypes';
 
 export interface TaskStoreOptions {
   /** The store folder (created 0700). */
   dir: string;
+  /** Open to read only (list, show): nothing is created, written, moved aside or compacted. */
+  readOnly?: boolean;
   retention?: RetentionPolicy;
   /** Diagnostics (the extension's log channel, the CLI's --verbose). */
   log?: (message: string) => void;
   /** Rewrite the snapshot once this many log bytes accumulated since the last one. */
   compactAfterBytes?: number;
+  /**
+   * Whether this process compacts by itself when the logs grow (default true: a long-lived
+   * process). A short-lived one (the CLI) passes false and, when `compactionDue`, hands the
+   * compaction to a process that can finish it: a compaction seals the log and must wait out the
+   * rotation grace, and a process that exits in between leaves a sealed log and a stale lock.
+   */
+  compactInBackground?: boolean;
   /** Rows from another host are orphaned after this long without a heartbeat. */
   staleAfterMs?: number;
   /**
@@ -51,18 +56,18 @@ export interface TaskStoreOptions {
   hotHistory?: { max: number; keep: number };
   /** How long a sealed log is still read after a rotation (tests shorten it). */
   rotationGraceMs?: number;
+  /** How often a durable write refused for lack of disk space is tried again (default 2 s). */
+  noSpaceRetryMs?: number;
   /** Overrides the owner identity (tests simulate other processes and hosts). */
   owner?: Partial<OwnerIdentity>;
 }
 
 const DEFAULT_COMPACT_AFTER_BYTES = 1024 * 1024;
 const DEFAULT_HOT_HISTORY = { max: 4_000, keep: 2_000 };
+const DEFAULT_NO_SPACE_RETRY_MS = 2_000;
 const PRUNE_EVERY_FINISHES = 100;
 const PRUNE_BATCH = 500;
 const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
-const LOCK_NAME = 'compact.lock';
-const LOCK_STALE_MS = 5 * 60_000;
-const LOCK_UNWRITTEN_STALE_MS = 10_000;
 
 export class StoreClosedError extends Error {
   constructor() {
@@ -72,31 +77,35 @@ export class StoreClosedError extends Error {
 
 export class ReadOnlyStoreError extends Error {}
 
-interface OpenedState {
-  db: Database;
-  reader: LogReader;
-  tailBytes: number;
-  readOnlyReason?: string;
-  needsSnapshot: boolean;
-}
+/** Another process started a run of the same agent session first (two windows resuming one task). */
+export class SessionTakenError extends Error {}
+
+/** What happens to a durable write the disk has no room for. */
+type NoSpacePolicy = 'retry' | 'fail';
 
 /**
  * The task journal: an in-memory sql.js database kept durable by an append-only log of row
  * changes (journalLog.ts) over a snapshot rewritten now and then (snapshot.ts). Several
  * processes may share one store folder; each sees the others' rows on its next read.
  * All work is serialized on one promise chain per instance and uses only asynchronous I/O.
+ * Opening is storeOpen.ts, reading storeQueries.ts, the archive historyArchive.ts.
  */
 export class TaskStore extends Disposable implements TaskJournal {
   private readonly _onDidChangeTasks = this._register(new Emitter<TasksChangeEvent>());
   readonly onDidChangeTasks = this._onDidChangeTasks.event;
+  private readonly _onDidAddNotice = this._register(new Emitter<string>());
+  readonly onDidAddNotice = this._onDidAddNotice.event;
 
   private stmts: JournalStatements;
   private readonly archive: ArchiveCache;
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** Set as soon as close() is called: a write waiting for disk space gives up. */
+  private stopping = false;
   private closing: Promise<void> | undefined;
   private compactionScheduled = false;
   private finishesSincePrune = 0;
+  private needsSnapshot = false;
   private readonly damagedSeqs = new Set<number>();
   private readonly _notices: string[] = [];
   private readOnlyReason: string | undefined;
@@ -104,12 +113,14 @@ export class TaskStore extends Disposable implements TaskJournal {
   private previous: { reader: LogReader; until: number } | undefined;
   /** Set between the two phases of this instance's compaction. */
   private sealing: number | undefined;
+  /** Sees every record a catch-up reads, in log order (first-record-wins checks). */
+  private recordObserver: ((rec: JournalRecord) => void) | undefined;
 
   private constructor(
     private readonly SQL: SqlJsStatic,
     readonly dir: string,
     readonly owner: OwnerIdentity,
-    private db: Database,
+    private db: import('sql.js').Database,
     private reader: LogReader,
     private writer: LogWriter | undefined,
     private tailBytes: number,
@@ -117,101 +128,78 @@ export class TaskStore extends Disposable implements TaskJournal {
   ) {
     super();
     this.stmts = new JournalStatements(db);
-    this.archive = new ArchiveCache(SQL, dir, (notice) => this._notices.push(notice));
+    this.archive = new ArchiveCache(SQL, dir, () => this.readOnly, (damage) => this.onSegmentDamage(damage));
   }
 
   static async open(options: TaskStoreOptions): Promise<TaskStore> {
     const dir = path.resolve(options.dir);
-    await fsp.mkdir(path.join(dir, 'logs'), { recursive: true, mode: DIR_MODE });
-    // The folder may predate us (VS Code creates globalStorage folders 0755): ours alone.
-    await Promise.all([fsp.chmod(dir, DIR_MODE), fsp.chmod(path.join(dir, 'logs'), DIR_MODE)]).catch(() => undefined);
-    const [SQL, startedAt] = await Promise.all([loadSqlJs(), processStartTime(process.pid)]);
+    const notices: string[] = [];
+    let readOnlyReason = options.readOnly ? undefined : await TaskStore.prepareFolder(dir, notices);
+    const readOnly = options.readOnly === true || readOnlyReason !== undefined;
+    const [SQL, startedAt, startTicks] = await Promise.all([loadSqlJs(), processStartTime(process.pid), processStartTicks(process.pid)]);
     const owner: OwnerIdentity = {
       id: options.owner?.id ?? randomUUID(),
       pid: options.owner?.pid ?? process.pid,
       startedAt: options.owner?.startedAt !== undefined ? options.owner.startedAt : startedAt,
+      // A test that impersonates another process names its start; this process's ticks would contradict it.
+      startTicks:
+        options.owner?.startTicks !== undefined ? options.owner.startTicks : options.owner?.pid !== undefined || options.owner?.startedAt !== undefined ? null : startTicks,
       host: options.owner?.host ?? hostName(),
     };
-    const notices: string[] = [];
-    const damagedSeqs = new Set<number>();
-    const state = await TaskStore.loadState(SQL, dir, options, notices, damagedSeqs);
-    const writer = state.readOnlyReason ? undefined : await LogWriter.open(dir, state.reader.seq);
+    const state = await loadJournalState(SQL, dir, { readOnly, log: options.log, notices });
+    readOnlyReason ??= state.readOnlyReason;
+    let writer: LogWriter | undefined;
+    if (!readOnly && !readOnlyReason) {
+      try {
+        writer = await LogWriter.open(dir, state.reader.seq);
+      } catch (err) {
+        if (!isReadOnlyError(err)) throw err;
+        readOnlyReason = readOnlyNotice(dir, err);
+        notices.push(readOnlyReason);
+      }
+    }
     const store = new TaskStore(SQL, dir, owner, state.db, state.reader, writer, state.tailBytes, options);
     store._notices.push(...notices);
-    for (const s of damagedSeqs) store.damagedSeqs.add(s);
-    store.readOnlyReason = state.readOnlyReason;
-    if (state.needsSnapshot || store.tailBytes > store.compactAfterBytes) store.scheduleCompaction();
+    store.readOnlyReason = readOnlyReason ?? (options.readOnly ? 'The task journal was opened to read only.' : undefined);
+    store.needsSnapshot = state.needsSnapshot;
+    await store.exclusive(() => store.settleOpenState(state));
+    if (store.compactionDue) store.scheduleCompaction();
     store.log(`opened ${dir}: ${store.countSync()} rows, log ${logFileName(state.reader.seq)}${store.readOnly ? ' (read-only)' : ''}`);
     return store;
   }
 
-  /** Snapshot + every log after it. Retries when a compaction in another process moved the ground. */
-  private static async loadState(
-    SQL: SqlJsStatic,
-    dir: string,
-    options: TaskStoreOptions,
-    notices: string[],
-    damagedSeqs: Set<number>,
-  ): Promise<OpenedState> {
-    for (let attempt = 0; ; attempt++) {
-      const snap = await loadSnapshot(SQL, dir);
-      let readOnlyReason: string | undefined;
-      if (snap.fileVersion > SCHEMA_VERSION) {
-        readOnlyReason = `The task journal in ${dir} was written by a newer version of Agent Tasks (schema ${snap.fileVersion}; this version knows up to ${SCHEMA_VERSION}). It is shown read-only and left unchanged: update Agent Tasks to run tasks.`;
+  /**
+   * Creates the folders (0700) and checks that the store can be written. Returns why not (a
+   * read-only mount, a folder of another user), and then the store opens read-only.
+   */
+  private static async prepareFolder(dir: string, notices: string[]): Promise<string | undefined> {
+    try {
+      await fsp.mkdir(dir, { recursive: true, mode: DIR_MODE });
+      await fsp.access(dir, fsc.W_OK);
+    } catch (err) {
+      if (isReadOnlyError(err)) {
+        const reason = readOnlyNotice(dir, err);
+        notices.push(reason);
+        return reason;
       }
-      const seqs = (await listLogSeqs(dir)).filter((s) => s > snap.coveredSeq);
-      const stmts = new JournalStatements(snap.db);
-      const retry = (): boolean => {
-        // Rows salvaged from a damaged snapshot exist only in this attempt: keep going with them.
-        if (snap.damage || attempt >= 5) return false;
-        stmts.free();
-        snap.db.close();
-        return true;
-      };
-      if (snap.coveredSeq > 0 && seqs.length > 0 && seqs[0] !== snap.coveredSeq + 1 && retry()) continue;
-      const last = seqs.length ? seqs[seqs.length - 1] : snap.coveredSeq + 1;
-      let tailBytes = 0;
-      let reader: LogReader | null = null;
-      let vanished = false;
-      for (const seq of seqs.length ? seqs : [last]) {
-        if (!seqs.length && !readOnlyReason) await (await fsp.open(path.join(dir, logFileName(seq)), 'a', FILE_MODE)).close();
-        reader = (await LogReader.open(dir, seq)) ?? (seqs.length ? null : LogReader.empty(seq));
-        if (!reader) {
-          vanished = true;
-          break;
-        }
-        const got = await reader.readNew();
-        tailBytes += got.bytesRead;
-        if (replay(stmts, got.records, options.log).sawNewer) {
-          readOnlyReason ??= `The task journal in ${dir} holds records from a newer version of Agent Tasks. It is shown read-only and left unchanged: update Agent Tasks to run tasks.`;
-        }
-        if (got.skippedBytes > 0 || (seq !== last && got.pendingBytes > 0)) {
-          damagedSeqs.add(seq);
-          notices.push(
-            `The task journal log ${logFileName(seq)} in ${dir} had ${got.skippedBytes + (seq !== last ? got.pendingBytes : 0)} damaged bytes; every readable record was kept, and the file will be kept as ${logFileName(seq)}.damaged-… when the journal is next compacted.`,
-          );
-        }
-        if (seq !== last) await reader.close();
-      }
-      if ((vanished || !reader) && retry()) continue;
-      if (!reader) throw new Error(`The task journal in ${dir} could not be read: its log files keep disappearing.`);
-      stmts.free();
-      if (snap.damage) {
-        notices.push(
-          `The task journal snapshot in ${dir} was damaged (${snap.damage.reason}). It was moved to ${snap.damage.movedTo}; ${snap.damage.salvagedRows} rows were recovered from it, plus every change in the journal logs since.`,
-        );
-      }
-      if (readOnlyReason) notices.push(readOnlyReason);
-      options.log?.(`loaded snapshot (covers logs ≤ ${snap.coveredSeq}) and ${seqs.length} log file(s), ${tailBytes} bytes`);
-      return {
-        db: snap.db,
-        reader,
-        tailBytes,
-        readOnlyReason,
-        // A brand-new store (no file yet) needs none: its log holds everything.
-        needsSnapshot: !readOnlyReason && (!!snap.damage || (snap.fileVersion > 0 && snap.fileVersion < SCHEMA_VERSION)),
-      };
+      throw err;
     }
+    // The folder may predate us (VS Code creates globalStorage folders 0755): ours alone.
+    await fsp.chmod(dir, DIR_MODE).catch(() => undefined);
+    for (const name of ['logs', ARCHIVE_DIR]) {
+      const notice = await ensurePrivateFolder(dir, name);
+      if (notice) notices.push(notice);
+    }
+    return undefined;
+  }
+
+  /** Journals what opening reconciled, and re-archives rows salvaged from damaged segments. */
+  private async settleOpenState(state: Pick<OpenedState, 'reconciliation' | 'salvaged'>): Promise<void> {
+    for (const rec of state.reconciliation) {
+      if (this.readOnly) break; // applied in memory already
+      await this.write({ ...rec, by: this.owner.id }, true).catch((err) => this.log(`could not journal the archive listing: ${err}`));
+    }
+    for (const seg of state.salvaged) await this.rearchiveSalvaged(seg.name, seg.stmts, undefined);
   }
 
   get readOnly(): boolean {
@@ -220,6 +208,19 @@ export class TaskStore extends Disposable implements TaskJournal {
 
   get notices(): readonly string[] {
     return this._notices;
+  }
+
+  /** How many archive segments this instance parsed (the view's first load parses none). */
+  get segmentsParsed(): number {
+    return this.archive.parsed;
+  }
+
+  /**
+   * True when the logs have grown enough (or damage was found) that a compaction should run.
+   * A process that does not compact in the background hands it over (see the CLI's `compact`).
+   */
+  get compactionDue(): boolean {
+    return !this.readOnly && !this.closed && (this.needsSnapshot || this.tailBytes > this.compactAfterBytes);
   }
 
   private get compactAfterBytes(): number {
@@ -236,6 +237,12 @@ export class TaskStore extends Disposable implements TaskJournal {
 
   private log(message: string): void {
     this.options.log?.(message);
+  }
+
+  private notice(message: string): void {
+    this._notices.push(message);
+    this.log(message);
+    this._onDidAddNotice.fire(message);
   }
 
   /** Runs `fn` after every earlier operation of this instance has settled. */
@@ -256,11 +263,12 @@ export class TaskStore extends Disposable implements TaskJournal {
 
   private applyRaw(records: unknown[], changed: Set<string>): void {
     const { sawNewer } = replay(this.stmts, records, this.options.log, (rec, ids) => {
+      this.recordObserver?.(rec);
       if (rec.by !== this.owner.id) for (const id of ids) changed.add(id);
     });
     if (sawNewer && !this.readOnly) {
       this.readOnlyReason = `Another process wrote records from a newer version of Agent Tasks to the task journal in ${this.dir}. This window now shows it read-only: update Agent Tasks to run tasks.`;
-      this._notices.push(this.readOnlyReason);
+      this.notice(this.readOnlyReason);
     }
   }
 
@@ -268,8 +276,14 @@ export class TaskStore extends Disposable implements TaskJournal {
     const got = await reader.readNew();
     if (reader === this.reader) this.tailBytes += got.bytesRead;
     this.applyRaw(got.records, changed);
-    if (got.skippedBytes > 0) this.damagedSeqs.add(reader.seq);
+    if (got.skippedBytes > 0) await this.onDamagedLog(reader.seq, got.skippedBytes, reader.offset + got.pendingBytes);
     return got.pendingBytes;
+  }
+
+  private async onDamagedLog(seq: number, damagedBytes: number, coverBytes: number): Promise<void> {
+    this.damagedSeqs.add(seq);
+    this.needsSnapshot = true;
+    this.notice(await keepDamagedLog(this.dir, seq, damagedBytes, coverBytes, this.readOnly));
   }
 
   /** Applies what every process appended since the last read; returns the ids other processes changed. */
@@ -308,8 +322,8 @@ export class TaskStore extends Disposable implements TaskJournal {
   /** Starts over from the snapshot: this instance fell behind two compactions of other processes. */
   private async reload(): Promise<{ ids: string[]; reloaded: boolean }> {
     const notices: string[] = [];
-    const state = await TaskStore.loadState(this.SQL, this.dir, this.options, notices, this.damagedSeqs);
-    this._notices.push(...notices);
+    const state = await loadJournalState(this.SQL, this.dir, { readOnly: this.readOnly, log: this.options.log, notices });
+    for (const n of notices) this.notice(n);
     this.stmts.free();
     this.db.close();
     await Promise.all([this.reader.close(), this.retirePrevious()]);
@@ -319,6 +333,7 @@ export class TaskStore extends Disposable implements TaskJournal {
     this.tailBytes = state.tailBytes;
     if (state.readOnlyReason) this.readOnlyReason = state.readOnlyReason;
     await this.writer?.moveTo(state.reader.seq);
+    await this.settleOpenState(state);
     this.log('reloaded the journal after other processes compacted it');
     return { ids: [], reloaded: true };
   }
@@ -365,11 +380,9 @@ export class TaskStore extends Disposable implements TaskJournal {
    * Appends a record and applies it to the in-memory copy. The SQL work runs while the disk does
    * its write and fdatasync, inside a savepoint that is rolled back if the write fails.
    */
-  private async write(rec: JournalRecord, durable: boolean): Promise<string[]> {
+  private async write(rec: JournalRecord, durable: boolean, noSpace: NoSpacePolicy = 'retry'): Promise<string[]> {
     if (this.readOnlyReason || !this.writer) throw new ReadOnlyStoreError(this.readOnlyReason ?? 'The task journal is read-only.');
-    const io = this.writer.append(encodeRecord(rec), durable).then((logSize) => {
-      if (logSize > this.compactAfterBytes) this.scheduleCompaction();
-    });
+    const io = this.append(this.writer, rec, durable, noSpace);
     this.stmts.run('SAVEPOINT journal_write', []);
     let ids: string[];
     try {
@@ -384,6 +397,30 @@ export class TaskStore extends Disposable implements TaskJournal {
     this.stmts.run('RELEASE journal_write', []);
     if (ids.length) this._onDidChangeTasks.fire({ ids, external: false });
     return ids;
+  }
+
+  /**
+   * One record onto the log. A durable record the disk has no room for is kept and tried again
+   * until it lands (a full disk must not turn a finished run into an interrupted one), unless
+   * the store is being closed or the caller would rather answer without it ('fail').
+   */
+  private async append(writer: LogWriter, rec: JournalRecord, durable: boolean, noSpace: NoSpacePolicy): Promise<void> {
+    const bytes = encodeRecord(rec);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const logSize = await writer.append(bytes, durable);
+        if (logSize > this.compactAfterBytes) this.scheduleCompaction();
+        if (attempt > 0) this.notice(`The task journal in ${this.dir} could write again: the ${rec.op} record held back for lack of disk space is on disk now.`);
+        return;
+      } catch (err) {
+        if (!isNoSpaceError(err) || !durable || noSpace === 'fail' || this.stopping) throw err;
+        const every = this.options.noSpaceRetryMs ?? DEFAULT_NO_SPACE_RETRY_MS;
+        if (attempt === 0) {
+          this.notice(`The disk holding the task journal in ${this.dir} is full: a ${rec.op} record is held in memory and written again every ${every / 1000} s until it lands. Free some disk space.`);
+        }
+        await new Promise((resolve) => setTimeout(resolve, every));
+      }
+    }
   }
 
   private record<T extends JournalRecord['op']>(op: T, fields: Omit<Extract<JournalRecord, { op: T }>, 'v' | 'by' | 'op'>): JournalRecord {
@@ -435,18 +472,62 @@ export class TaskStore extends Disposable implements TaskJournal {
       resolved_at: null,
       resolution: null,
       parent_id: task.parent_id ?? null,
+      owner_start_ticks: this.owner.startTicks,
+      child_start_ticks: null,
     };
   }
 
-  startTask(task: NewTask): Promise<TaskRow> {
+  /**
+   * Journals a new running row (durable before it resolves). With `exclusiveSession`, the row
+   * continues an agent session that must not run twice (two windows resuming one interrupted
+   * task): it is refused when a live run of the session exists, and when another process's start
+   * of the same session lands in the log first, this one is recorded cancelled and
+   * `SessionTakenError` is thrown — before anything is spawned.
+   */
+  startTask(task: NewTask, options: { exclusiveSession?: boolean } = {}): Promise<TaskRow> {
     return this.exclusive(async () => {
       if (task.id !== undefined && !SAFE_ID.test(task.id)) throw new Error(`Invalid task id: ${JSON.stringify(task.id)}`);
       const existing = task.id ? this.getSync(task.id) : undefined;
       if (existing) return existing;
+      const session = options.exclusiveSession ? (task.session_id ?? null) : null;
+      if (session !== null) {
+        await this.refreshInner();
+        if (this.runningOfSession(session).length > 0) throw new SessionTakenError(sessionTakenMessage(session));
+      }
       const row = this.newRow(task, Date.now());
-      await this.write(this.record('start', { row }), true);
-      return row;
+      const rec = this.record('start', { row });
+      if (session === null) {
+        await this.write(rec, true);
+        return row;
+      }
+      let rival: string | undefined;
+      let reachedMine = false;
+      await this.write(rec, true);
+      await this.observeCatchUp((seen) => {
+        if (seen === rec || (seen.op === 'start' && seen.row.id === row.id)) reachedMine = true;
+        else if (!reachedMine && seen.op === 'start' && seen.row.session_id === session && seen.row.id !== row.id) rival ??= seen.row.id;
+      });
+      if (rival === undefined) return row;
+      await this.write(
+        this.record('finish', { id: row.id, set: { status: 'cancelled', finished_at: Date.now(), error: sessionTakenMessage(session) }, row }),
+        true,
+      );
+      throw new SessionTakenError(sessionTakenMessage(session));
     });
+  }
+
+  private runningOfSession(session: string): TaskRow[] {
+    return this.stmts.all(`SELECT * FROM task_history WHERE status = 'running' AND session_id = ?`, [session]);
+  }
+
+  /** A catch-up whose records (in log order, this process's own included) `observe` sees. */
+  private async observeCatchUp(observe: (rec: JournalRecord) => void): Promise<void> {
+    this.recordObserver = observe;
+    try {
+      await this.refreshInner();
+    } finally {
+      this.recordObserver = undefined;
+    }
   }
 
   updateRunning(id: string, patch: RunningPatch): Promise<void> {
@@ -479,18 +560,58 @@ export class TaskStore extends Disposable implements TaskJournal {
     });
   }
 
+  /** Running rows of other owners whose owner is provably dead (nothing is written). */
+  private async orphanedRows(): Promise<{ rows: TaskRow[]; groups: { reason: string; ids: string[] }[] }> {
+    const running = this.stmts.all(`SELECT * FROM task_history WHERE status = 'running' AND owner_id <> ?`, [this.owner.id]);
+    if (running.length === 0) return { rows: [], groups: [] };
+    const orphans = await findOrphans(running, { host: this.owner.host, now: Date.now(), staleAfterMs: this.options.staleAfterMs });
+    const groups = [...orphans.values()].map(({ verdict, ids }) => ({ reason: `Interrupted: ${verdict.reason}.`, ids }));
+    const ids = new Set(groups.flatMap((g) => g.ids));
+    return { rows: running.filter((r) => ids.has(r.id)), groups };
+  }
+
+  /** The running rows `markRunningAsInterrupted` would mark, without marking them (a read-only store, a full disk). */
+  findOrphanedTasks(): Promise<TaskRow[]> {
+    return this.read(async () => (await this.orphanedRows()).rows);
+  }
+
+  /**
+   * Marks running rows whose owner is provably dead as interrupted, and returns the rows this
+   * call marked. When several processes (windows opening at once) mark the same rows, each row
+   * is reported only by the process whose interrupt record landed first in the log, so that only
+   * one window tells the user. On a full disk it marks nothing and returns nothing (with a notice):
+   * `findOrphanedTasks` still answers.
+   */
   markRunningAsInterrupted(): Promise<TaskRow[]> {
     return this.exclusive(async () => {
       await this.refreshInner();
-      const running = this.stmts.all(`SELECT * FROM task_history WHERE status = 'running' AND owner_id <> ?`, [this.owner.id]);
-      if (running.length === 0 || this.readOnly) return [];
+      if (this.readOnly) return [];
+      const { groups } = await this.orphanedRows();
+      if (groups.length === 0) return [];
       const now = Date.now();
-      const orphans = await findOrphans(running, { host: this.owner.host, now, staleAfterMs: this.options.staleAfterMs });
-      const marked: string[] = [];
-      for (const { verdict, ids } of orphans.values()) {
-        marked.push(...(await this.write(this.record('interrupt', { ids, at: now, reason: `Interrupted: ${verdict.reason}.` }), true)));
+      const mine = new Map<string, Set<string>>();
+      const candidates = new Set<string>();
+      for (const { reason, ids } of groups) {
+        const nonce = randomUUID();
+        try {
+          const marked = await this.write(this.record('interrupt', { ids, at: now, reason, nonce }), true, 'fail');
+          mine.set(nonce, new Set(marked));
+          for (const id of marked) candidates.add(id);
+        } catch (err) {
+          if (!isNoSpaceError(err)) throw err;
+          this.notice(`The disk holding the task journal in ${this.dir} is full: ${ids.length} orphaned task(s) could not be marked interrupted yet.`);
+        }
       }
-      return marked.map((id) => this.getSync(id)).filter((r): r is TaskRow => !!r);
+      // Read back in log order: an interrupt by another process that lands before ours claims its rows.
+      const reached = new Set<string>();
+      await this.observeCatchUp((rec) => {
+        if (rec.op !== 'interrupt') return;
+        if (rec.nonce !== undefined && mine.has(rec.nonce)) reached.add(rec.nonce);
+        else if (rec.by !== this.owner.id) {
+          for (const [nonce, ids] of mine) if (!reached.has(nonce)) for (const id of rec.ids) if (ids.has(id)) candidates.delete(id);
+        }
+      });
+      return [...candidates].map((id) => this.getSync(id)).filter((r): r is TaskRow => !!r);
     });
   }
 
@@ -568,11 +689,13 @@ export class TaskStore extends Disposable implements TaskJournal {
     }
     let rows = 0;
     for (const seg of segments.filter((x) => drop.has(x.name))) {
-      const loaded = await this.archive.load(seg.name);
-      await this.deleteLogs(loaded?.all('SELECT id, log_path FROM task_history').map((r) => r.log_path) ?? []);
-      await this.write(this.record('dropSegment', { name: seg.name }), true);
+      const logs = (await this.archive.run(seg, (s) => s.all('SELECT id, log_path FROM task_history').map((r) => r.log_path))) ?? [];
+      await this.deleteLogs(logs);
+      // The file goes first: a kill before the record leaves a listed segment without a file,
+      // which the next open unlists; the other order would leave a file the next open lists again.
       this.archive.forget(seg.name);
       await fsp.unlink(path.join(this.dir, ARCHIVE_DIR, seg.name)).catch(() => undefined);
+      await this.write(this.record('dropSegment', { name: seg.name }), true);
       rows += seg.rows;
     }
     return rows;
@@ -586,6 +709,40 @@ export class TaskStore extends Disposable implements TaskJournal {
     );
   }
 
+  // ---- damaged archive segments --------------------------------------------------------------
+
+  /** A segment found damaged while reading: tell the user, and keep what was salvaged. */
+  private async onSegmentDamage(damage: SegmentDamage): Promise<void> {
+    const salvagedRows = Number(damage.salvaged.scalar('SELECT count(*) FROM task_history'));
+    this.notice(describeSegmentDamage(this.dir, damage, salvagedRows));
+    this.needsSnapshot = true;
+    await this.rearchiveSalvaged(damage.name, damage.salvaged, damage.listed !== undefined ? damage.name : undefined);
+  }
+
+  /**
+   * Writes rows salvaged from a damaged segment to a new segment and lists it instead of the
+   * damaged one (`unlist`). A read-only store keeps them in memory, listed under the old name.
+   */
+  private async rearchiveSalvaged(name: string, salvaged: JournalStatements, unlist: string | undefined): Promise<void> {
+    const rows = salvaged.all('SELECT * FROM task_history');
+    if (this.readOnly || !this.writer) {
+      if (!unlist) {
+        applyRecord(this.stmts, this.record('archive', { segment: segmentInfoOf(name, rows), ids: [] }));
+        this.archive.adopt(name, salvaged);
+      }
+      return;
+    }
+    try {
+      if (rows.length > 0) {
+        const segment = await writeSegment(this.SQL, this.dir, await nextSegmentName(this.dir, this.stmts.segments()), rows);
+        await this.write(this.record('archive', { segment, ids: rows.map((r) => r.id) }), true);
+      }
+      if (unlist) await this.write(this.record('dropSegment', { name: unlist }), true);
+    } catch (err) {
+      this.log(`could not re-archive the rows salvaged from ${name}: ${err}`);
+    }
+  }
+
   // ---- queries -------------------------------------------------------------------------------
 
   getTask(id: string): Promise<TaskRow | undefined> {
@@ -597,63 +754,16 @@ export class TaskStore extends Disposable implements TaskJournal {
     });
   }
 
-  private where(query: Omit<ListTasksQuery, 'limit'>): { sql: string; params: SqlValue[] } {
-    const clauses: string[] = [];
-    const params: SqlValue[] = [];
-    if (query.status === undefined && !query.includeRunning) {
-      // Not "status IN (all terminal ones)": that makes SQLite sort every row instead of walking the started_at index.
-      clauses.push(`status <> 'running'`);
-    } else if (query.status !== undefined) {
-      const statuses: readonly TaskStatus[] = typeof query.status === 'string' ? [query.status] : query.status;
-      clauses.push(`status IN (${statuses.map(() => '?').join(',')})`);
-      params.push(...statuses);
-    }
-    if (query.workspace !== undefined) {
-      clauses.push('workspace = ?');
-      params.push(query.workspace);
-    }
-    if (query.before !== undefined) {
-      clauses.push('started_at < ?');
-      params.push(query.before);
-    }
-    return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
-  }
-
-  /** Archived rows are finished and resolved: a query for running rows only never needs them. */
-  private archiveMayMatch(query: Omit<ListTasksQuery, 'limit'>): boolean {
-    if (query.status === undefined) return true;
-    const statuses = typeof query.status === 'string' ? [query.status] : query.status;
-    return statuses.some((st) => st !== 'running');
-  }
-
-  /** The newest `limit` rows of a query over the hot rows and, when they are not enough, the archive. */
-  private async newestRows(where: { sql: string; params: SqlValue[] }, limit: number, useArchive: boolean, before?: number): Promise<TaskRow[]> {
-    const sql = `SELECT * FROM task_history ${where.sql} ORDER BY started_at DESC, id DESC LIMIT ?`;
-    const hot = this.stmts.all(sql, [...where.params, limit]);
-    const segments = useArchive ? this.stmts.segments().filter((seg) => before === undefined || seg.oldest_started < before) : [];
-    if (segments.length === 0) return hot;
-    const older = await this.archive.query(segments, sql, [...where.params, limit], (rows, next) => {
-      const all = [...hot, ...rows].sort(newestFirst);
-      return all.length >= limit && next.newest_started < all[limit - 1].started_at;
-    });
-    const seen = new Set(hot.map((r) => r.id));
-    return [...hot, ...older.filter((r) => !seen.has(r.id))].sort(newestFirst).slice(0, limit);
-  }
-
   listTasks(query: ListTasksQuery = {}): Promise<TaskRow[]> {
-    return this.read(() => {
-      const limit = Math.max(1, Math.min(query.limit ?? 50, 100_000));
-      return this.newestRows(this.where(query), limit, this.archiveMayMatch(query), query.before);
-    });
+    return this.read(() => newestRows(this.stmts, this.archive, query, Math.max(1, Math.min(query.limit ?? 50, 100_000))));
   }
 
-  countTasks(query: Omit<ListTasksQuery, 'limit' | 'before'> = {}): Promise<number> {
-    return this.read(async () => {
-      const w = this.where(query);
-      const sql = `SELECT count(*) FROM task_history ${w.sql}`;
-      const hot = Number(this.stmts.scalar(sql, w.params));
-      return this.archiveMayMatch(query) ? hot + (await this.archive.scalarSum(this.stmts.segments(), sql, w.params)) : hot;
-    });
+  countTasks(query: CountQuery = {}): Promise<number> {
+    return this.read(() => countRows(this.stmts, this.archive, query));
+  }
+
+  readView(options: { historyLimit: number }): Promise<StoreView> {
+    return this.read(() => readStoreView(this.stmts, this.archive, options.historyLimit));
   }
 
   listUnresolvedInterruptedTasks(): Promise<TaskRow[]> {
@@ -663,7 +773,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   }
 
   listZeroOutputSuccesses(limit = 50): Promise<TaskRow[]> {
-    return this.read(() => this.newestRows({ sql: `WHERE status = 'success' AND output_bytes = 0`, params: [] }, limit, true));
+    return this.read(() => newestRowsWhere(this.stmts, this.archive, { sql: `WHERE status = 'success' AND output_bytes = 0`, params: [] }, limit, true));
   }
 
   hasInFlightTask(query: { sessionId?: string; workspace?: string }): Promise<boolean> {
@@ -676,7 +786,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   // ---- compaction ----------------------------------------------------------------------------
 
   private scheduleCompaction(): void {
-    if (this.compactionScheduled || this.readOnly || this.closed) return;
+    if (this.options.compactInBackground === false || this.compactionScheduled || this.readOnly || this.closed) return;
     this.compactionScheduled = true;
     setTimeout(() => {
       void this.compact({ background: true })
@@ -706,23 +816,24 @@ export class TaskStore extends Disposable implements TaskJournal {
       return await this.exclusive(() => this.snapshotSealed(sealed));
     } finally {
       this.sealing = undefined;
-      await fsp.unlink(path.join(this.dir, LOCK_NAME)).catch(() => undefined);
+      await releaseLock(this.dir);
     }
   }
 
   private async sealCurrentLog(): Promise<number | undefined> {
     if (this.readOnly || !this.writer || this.sealing !== undefined) return undefined;
-    if (!(await this.tryLock())) return undefined;
+    if (!(await tryLock(this.dir, this.owner, (n) => this.notice(n)))) return undefined;
     try {
       await this.refreshInner();
       const sealed = this.reader.seq;
-      await (await fsp.open(path.join(this.dir, logFileName(sealed + 1)), 'a', FILE_MODE)).close();
+      const movedTo = await createLogFile(this.dir, sealed + 1);
+      if (movedTo) this.notice(`The task journal file ${logFileName(sealed + 1)} in ${this.dir} was a symbolic link; it was not followed, and was moved to ${movedTo}.`);
       await fsyncDir(this.dir);
       await this.writer.moveTo(sealed + 1);
       this.sealing = sealed;
       return sealed;
     } catch (err) {
-      await fsp.unlink(path.join(this.dir, LOCK_NAME)).catch(() => undefined);
+      await releaseLock(this.dir);
       throw err;
     }
   }
@@ -734,13 +845,19 @@ export class TaskStore extends Disposable implements TaskJournal {
     const sealedReader = this.reader.seq === sealed ? this.reader : this.previous?.reader.seq === sealed ? this.previous.reader : undefined;
     if (sealedReader) {
       const pending = await this.drain(sealedReader, changed);
-      if (pending > 0) this.damagedSeqs.add(sealed);
+      if (pending > 0) await this.onDamagedLog(sealed, pending, sealedReader.offset + pending);
     }
     if (changed.size) this._onDidChangeTasks.fire({ ids: [...changed], external: true });
+    // Under the lock, the archive folder is brought in line too: a segment a killed compaction left unlisted is listed.
+    const notices: string[] = [];
+    const reconciled = await reconcileArchive(this.SQL, this.dir, this.stmts, false, notices);
+    for (const n of notices) this.notice(n);
+    await this.settleOpenState({ reconciliation: reconciled.records, salvaged: reconciled.salvaged });
     await this.archiveOldHistory();
     // The state may already hold records of the next log: replaying them again over the snapshot is
     // idempotent (journalOps.ts), so "covers ≤ sealed" stays true.
     const bytes = await writeSnapshot(this.db, this.dir, sealed, this.owner.id);
+    this.needsSnapshot = false;
     if (this.previous?.reader.seq === sealed) await this.retirePrevious();
     if (this.reader.seq === sealed) {
       const next = await LogReader.open(this.dir, sealed + 1);
@@ -761,75 +878,32 @@ export class TaskStore extends Disposable implements TaskJournal {
     const finished = Number(this.stmts.scalar(`SELECT count(*) FROM task_history WHERE ${PRUNABLE}`));
     if (finished <= max) return;
     const rows = this.stmts.all(`SELECT * FROM task_history WHERE ${PRUNABLE} ORDER BY started_at ASC, id ASC LIMIT ?`, [finished - keep]);
-    const onDisk = await fsp.readdir(path.join(this.dir, ARCHIVE_DIR)).catch(() => [] as string[]);
-    const last = Math.max(0, ...onDisk.map(segmentNumber), ...this.stmts.segments().map((seg) => segmentNumber(seg.name)));
-    const segment = await writeSegment(this.SQL, this.dir, segmentName(last + 1), rows);
+    // Written before its record: a kill in between leaves a file nobody lists, which the next
+    // open (or compaction) checks and lists; the rows are never in neither place.
+    const segment = await writeSegment(this.SQL, this.dir, await nextSegmentName(this.dir, this.stmts.segments()), rows);
     await this.write(this.record('archive', { segment, ids: rows.map((r) => r.id) }), true);
     this.log(`archived ${rows.length} finished tasks to ${segment.name}`);
   }
 
+  /** Deletes the logs the snapshot covers (a damaged one's copy was kept when the damage was found). */
   private async retireLogs(upTo: number): Promise<void> {
     for (const seq of await listLogSeqs(this.dir)) {
       if (seq > upTo) continue;
       const file = path.join(this.dir, logFileName(seq));
       try {
-        if (this.damagedSeqs.has(seq)) {
-          this.log(`kept damaged log as ${await moveAside(file)}`);
-        } else {
-          await fsp.unlink(file);
-        }
+        await fsp.unlink(file);
         this.damagedSeqs.delete(seq);
       } catch (err) {
         // Windows cannot delete a file another process holds open: the next compaction tries again.
-        this.log(`could not retire ${file}: ${err}`);
+        if (errorCode(err) !== 'ENOENT') this.log(`could not retire ${file}: ${err}`);
       }
     }
-  }
-
-  private async tryLock(): Promise<boolean> {
-    const lockPath = path.join(this.dir, LOCK_NAME);
-    const me = JSON.stringify({ owner_id: this.owner.id, pid: this.owner.pid, started_at: this.owner.startedAt, host: this.owner.host, at: Date.now() });
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const h = await fsp.open(lockPath, 'wx', FILE_MODE);
-        try {
-          await h.writeFile(me);
-        } finally {
-          await h.close();
-        }
-        return true;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      }
-      if (!(await this.lockIsStale(lockPath))) return false;
-      await fsp.unlink(lockPath).catch(() => undefined);
-    }
-    return false;
-  }
-
-  private async lockIsStale(lockPath: string): Promise<boolean> {
-    let stat;
-    try {
-      stat = await fsp.stat(lockPath);
-    } catch {
-      return true; // released meanwhile
-    }
-    const ageMs = Date.now() - stat.mtimeMs;
-    if (ageMs > LOCK_STALE_MS) return true;
-    let holder: { pid?: number; started_at?: number | null; host?: string };
-    try {
-      holder = JSON.parse(await fsp.readFile(lockPath, 'utf8'));
-    } catch {
-      // Created but not yet written by its holder — or torn by a crash right then: only age tells.
-      return ageMs > LOCK_UNWRITTEN_STALE_MS;
-    }
-    if (holder.host !== this.owner.host || typeof holder.pid !== 'number') return false;
-    return (await processLiveness(holder.pid, holder.started_at ?? null)) !== 'alive';
   }
 
   /** Waits for pending work, then releases files and memory. Does not compact: closing stays fast. */
   close(): Promise<void> {
     if (!this.closing) {
+      this.stopping = true;
       this.closing = this.exclusive(async () => {
         this.closed = true;
         await Promise.allSettled([this.reader.close(), this.writer?.close(), this.retirePrevious()]);
@@ -847,31 +921,12 @@ export class TaskStore extends Disposable implements TaskJournal {
   }
 }
 
-/**
- * Applies records read from a log, in order. A record that cannot be applied (a bug, a hand-edited
- * store) is skipped, not fatal; a record from a newer version is not applied and reported.
- */
-function replay(
-  stmts: JournalStatements,
-  records: unknown[],
-  log: ((message: string) => void) | undefined,
-  onApplied?: (rec: JournalRecord, changedIds: string[]) => void,
-): { sawNewer: boolean } {
-  let sawNewer = false;
-  for (const raw of records) {
-    const c = classifyRecord(raw);
-    if (c === 'newer') sawNewer = true;
-    if (typeof c !== 'object') continue;
-    try {
-      const changedIds = applyRecord(stmts, c.record);
-      onApplied?.(c.record, changedIds);
-    } catch (err) {
-      log?.(`skipped a journal record (${c.record.op}): ${(err as Error).message}`);
-    }
-  }
-  return { sawNewer };
+function readOnlyNotice(dir: string, err: unknown): string {
+  const why = errorCode(err) === 'EROFS' ? 'is on a read-only file system' : 'cannot be written by this user';
+  return `The task journal in ${dir} ${why}: it is shown read-only. Tasks cannot be run or recorded until it is writable.`;
 }
 
-function newestFirst(a: TaskRow, b: TaskRow): number {
-  return b.started_at - a.started_at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0);
+function sessionTakenMessage(session: string): string {
+  return `Another window or process is already running agent session ${session}: two agents must not work on one session.`;
 }
+

@@ -17,6 +17,8 @@ export interface OwnerIdentity {
   readonly pid: number;
   /** Wall-clock ms when the owner process started, as read from the OS; null when the OS does not tell. */
   readonly startedAt: number | null;
+  /** Its start in clock ticks since boot (Linux), compared exactly; null elsewhere. */
+  readonly startTicks: number | null;
   readonly host: string;
 }
 
@@ -54,6 +56,8 @@ export interface TaskRow {
   resolved_at: number | null;
   resolution: Resolution | null;
   parent_id: string | null;
+  owner_start_ticks: number | null;
+  child_start_ticks: number | null;
 }
 
 /** What a caller supplies to start a task; the store fills in status, owner, times and the log path. */
@@ -78,6 +82,7 @@ export interface NewTask {
 export interface RunningPatch {
   child_pid?: number | null;
   child_started_at?: number | null;
+  child_start_ticks?: number | null;
   session_id?: string | null;
   input_tokens?: number | null;
   output_tokens?: number | null;
@@ -107,6 +112,18 @@ export interface ListTasksQuery {
   includeRunning?: boolean;
 }
 
+/** What the editor's views show, read in one go (`TaskStore.readView`). */
+export interface StoreView {
+  /** Every running row, newest first. */
+  readonly running: TaskRow[];
+  /** Interrupted rows not yet resumed, restarted or dismissed, newest first. */
+  readonly interrupted: TaskRow[];
+  /** The newest finished rows (up to the requested limit). */
+  readonly history: TaskRow[];
+  /** How many finished rows there are, archived ones included (counted without parsing the archive). */
+  readonly historyTotal: number;
+}
+
 /** Fired after the store's rows changed: by this process or, after a refresh, by another one. */
 export interface TasksChangeEvent {
   /** Ids of the rows that changed; empty when unknown (a full reload). */
@@ -130,7 +147,7 @@ export const DEFAULT_RETENTION: RetentionPolicy = { maxAgeDays: 90, maxRows: 10_
  */
 export interface TaskJournal {
   readonly owner: OwnerIdentity;
-  /** True when the store was written by a newer version (or could not be made writable): reads work, writes reject. */
+  /** True when opened to read only, written by a newer version, or not writable (a read-only mount): reads work, writes reject. */
   readonly readOnly: boolean;
   /** Messages about the store's state worth showing a user (damaged file moved aside, newer version, …). */
   readonly notices: readonly string[];
@@ -158,6 +175,10 @@ export interface TaskJournal {
   hasInFlightTask(query: { sessionId?: string; workspace?: string }): Promise<boolean>;
   /** Where a task's output log lives (inside the store folder, 0600). */
   logPathFor(id: string): string;
+  /** Fired when a notice is added after open (damage found mid-query, a full disk). */
+  readonly onDidAddNotice: import('./lifecycle').Event<string>;
+  /** Everything the views show, from one catch-up. */
+  readView(options: { historyLimit: number }): Promise<StoreView>;
   /** Reads other processes' new records; fires onDidChangeTasks when anything changed. */
   refresh(): Promise<void>;
 }

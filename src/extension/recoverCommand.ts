@@ -6,7 +6,7 @@
  * session (or on one folder's files at once).
  */
 import * as vscode from 'vscode';
-import { hostName, processLiveness } from '../core/processIdentity';
+import { hostName } from '../core/processIdentity';
 import type { TaskRow } from '../core/taskTypes';
 import * as config from './config';
 import type { AgentTasksContext, Services } from './context';
@@ -25,7 +25,7 @@ import {
   type RecoverAction,
 } from './model/recoverChoices';
 import { isUnresolvedInterrupted, taskLabel } from './model/taskPresentation';
-import { stopProcessTree } from './processControl';
+import { childOf, isProcessAlive, stopProcessTree } from '../core/processControl';
 import { askForPrompt, findProfile } from './runCommand';
 import { taskFromArg } from './taskCommands';
 
@@ -107,7 +107,7 @@ async function ensureAgentStopped(ctx: AgentTasksContext, row: TaskRow, what: st
     );
     return choice === go;
   }
-  if ((await processLiveness(row.child_pid, row.child_started_at)) !== 'alive') return true;
+  if (!(await isProcessAlive(childOf(row, row.child_pid)))) return true;
   const stop = 'Stop Agent and Continue';
   if (!stopWithoutAsking) {
     const choice = await vscode.window.showWarningMessage(
@@ -122,7 +122,7 @@ async function ensureAgentStopped(ctx: AgentTasksContext, row: TaskRow, what: st
   const pid = row.child_pid;
   const outcome = await vscode.window.withProgress(
     { location: vscode.ProgressLocation.Notification, title: `Stopping the agent of "${label}" (pid ${pid})…` },
-    () => stopProcessTree(pid, row.child_started_at),
+    () => stopProcessTree(childOf(row, pid)),
   );
   ctx.log.info(`Stopping agent pid ${pid} of task ${row.id}: ${outcome}`);
   if (outcome === 'still-alive') throw new UserFacingError(`The agent process ${pid} of "${label}" did not stop; the task was not ${what === 'resuming it' ? 'resumed' : 'restarted'}.`);

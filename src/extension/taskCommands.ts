@@ -4,14 +4,14 @@
  * ask for the task with a QuickPick; scripts may pass a task id (or `{ taskId }`).
  */
 import * as vscode from 'vscode';
-import { hostName, processLiveness } from '../core/processIdentity';
+import { hostName } from '../core/processIdentity';
 import type { TaskRow } from '../core/taskTypes';
 import type { AgentTasksContext, Services } from './context';
 import { UserFacingError } from './errors';
 import { formatAgo, plural } from './model/format';
 import { Commands } from './model/ids';
 import { isUnresolvedInterrupted, taskDescription, taskLabel } from './model/taskPresentation';
-import { stopProcessTree } from './processControl';
+import { childOf, isProcessAlive, stopProcessTree } from '../core/processControl';
 import { TaskNode } from './tasksView';
 
 const PICK_LIMIT = 200;
@@ -90,7 +90,7 @@ async function cancelTask(ctx: AgentTasksContext, arg: unknown): Promise<void> {
     return;
   }
   if (row.owner_host !== hostName()) throw new UserFacingError(`Agent task "${taskLabel(row)}" runs on another machine (${row.owner_host}): cancel it there.`);
-  if (row.child_pid === null || (await processLiveness(row.child_pid, row.child_started_at)) !== 'alive') {
+  if (row.child_pid === null || !(await isProcessAlive(childOf(row, row.child_pid)))) {
     throw new UserFacingError(`Agent task "${taskLabel(row)}" runs in another process (pid ${row.owner_pid}), and its agent process is not running. Cancel it where it was started.`);
   }
   const stop = 'Stop Agent Process';
@@ -100,7 +100,7 @@ async function cancelTask(ctx: AgentTasksContext, arg: unknown): Promise<void> {
     stop,
   );
   if (choice !== stop) return;
-  const outcome = await stopProcessTree(row.child_pid, row.child_started_at);
+  const outcome = await stopProcessTree(childOf(row, row.child_pid));
   if (outcome === 'still-alive') throw new UserFacingError(`The agent process ${row.child_pid} did not stop.`);
 }
 

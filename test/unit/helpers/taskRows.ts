@@ -38,6 +38,8 @@ export function taskRow(overrides: Partial<TaskRow> = {}): TaskRow {
     resolved_at: null,
     resolution: null,
     parent_id: null,
+    owner_start_ticks: null,
+    child_start_ticks: null,
     ...overrides,
   };
 }
