@@ -1,5 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import {
   BUILTIN_PROFILES,
   expandProfile,
@@ -15,6 +19,7 @@ import {
   type ProfileEntry,
 } from '../../src/extension/model/agentProfiles';
 import { parseBoolean, parseRetention } from '../../src/extension/model/settings';
+import { OUTPUT_FORMATS } from '../../src/core/taskTypes';
 
 const VARS = { prompt: 'Fix it', sessionId: 'sess-1', workspaceFolder: '/ws', taskId: 'task-1' };
 
@@ -93,7 +98,7 @@ test('malformed profiles: every problem named, with the setting path and scope',
   assert.equal(problem(validateProfile('a', 'claude', 'user')), 'agentTasks.agents.a (user settings): must be an object like { "command": "…", "args": ["…"] }, not string "claude".');
   assert.equal(
     problem(validateProfile('a', { command: 'x', args: 'p', format: 'json', shell: 'yes' }, 'user')),
-    'agentTasks.agents.a (user settings): "args" must be an array of strings, not string "p"; "format" must be one of "text", "claude-stream-json", "codex-json", not string "json"; "shell" must be true or false, not string "yes".',
+    `agentTasks.agents.a (user settings): "args" must be an array of strings, not string "p"; "format" must be one of ${OUTPUT_FORMATS.map((f) => `"${f}"`).join(', ')}, not string "json"; "shell" must be true or false, not string "yes".`,
   );
   assert.equal(problem(validateProfile('a', { command: 'x', args: ['ok', 3] }, 'user')), 'agentTasks.agents.a (user settings): "args[1]" must be a string, not number 3.');
   assert.equal(problem(validateProfile('a', { command: 'x', env: { K: 1 } }, 'user')), 'agentTasks.agents.a (user settings): "env.K" must be a string.');
@@ -213,4 +218,188 @@ test('retention and boolean settings: defaults, valid values, named problems', (
     value: true,
     problems: ['agentTasks.statusBar.enabled must be true or false, not "no"; using true.'],
   });
+});
+
+// --- Shells and interpreters given a script as an argument ---------------------------------
+
+function refused(command: string, args: string[], field = 'args'): string {
+  return problem(validateProfile('p', { command, [field]: args }, 'user'));
+}
+
+function accepted(command: string, args: string[]): AgentProfile {
+  return ok(validateProfile('p', { command, args }, 'user'));
+}
+
+test('sh -c "echo ${prompt}" is refused with the message shell: true gets, naming the profile and the way out', () => {
+  assert.equal(
+    refused('sh', ['-c', 'echo ${prompt}']),
+    'agentTasks.agents.p (user settings): "args[1]" cannot use ${prompt} in the script that sh -c runs (sh would parse it): ' +
+      'use the environment variable AGENT_TASKS_PROMPT instead, quoted ("$AGENT_TASKS_PROMPT"), ' +
+      'or pass ${prompt} as an argument of its own after the script and a name for $0, read as "$1" (["-c", "agent \\"$1\\"", "sh", "${prompt}"]).',
+  );
+  assert.match(refused('bash', ['-c', 'cd ${workspaceFolder} && make']), /"args\[1\]" cannot use \$\{workspaceFolder\} in the script that bash -c runs .*AGENT_TASKS_WORKSPACE_FOLDER/);
+  assert.match(refused('bash', ['-c', 'agent ${prompt}'], 'resumeArgs'), /"resumeArgs\[1\]" cannot use \$\{prompt\} in the script that bash -c runs/);
+  // The placeholders that are ids stay allowed.
+  accepted('sh', ['-c', 'agent --session ${sessionId} --task ${taskId}']);
+});
+
+test('sh family: -c alone or in a flag block, the first operand after the options is the script', () => {
+  for (const shell of ['sh', 'bash', 'zsh', 'dash', 'ksh', '/bin/bash', '/usr/local/bin/zsh', 'C:\\Program Files\\Git\\bin\\bash.exe']) {
+    const name = shell.split(/[\\/]/).pop()!.replace(/\.exe$/, '');
+    for (const args of [
+      ['-c', 'echo ${prompt}'],
+      ['-lc', 'echo ${prompt}'],
+      ['-ec', 'echo "${prompt}"'],
+      ['-c', '-e', 'echo ${prompt}'],
+      ['-o', 'pipefail', '-c', 'echo ${prompt}'],
+      ['--login', '-c', '--', 'echo ${prompt}'],
+    ]) {
+      assert.match(refused(shell, args), new RegExp(`"args\\[${args.length - 1}\\]" cannot use \\$\\{prompt\\} in the script that ${name} -c runs`), `${shell} ${args.join(' ')}`);
+    }
+    // The safe pattern: the prompt as $1 (after the script and $0), or from the environment.
+    accepted(shell, ['-c', 'echo "$1"', 'sh', '${prompt}']);
+    accepted(shell, ['-lc', 'agent "$1" "$2"', 'sh', '${prompt}', '${workspaceFolder}']);
+    accepted(shell, ['-c', 'agent "$AGENT_TASKS_PROMPT"']);
+    accepted(shell, ['-o', 'pipefail', '-c', 'agent "$1" | tee log', '${prompt}', '${prompt}']);
+    // Without -c the operand is a script file and the rest are its arguments.
+    accepted(shell, ['./run-agent.sh', '${prompt}']);
+    accepted(shell, ['-e', '${workspaceFolder}/run-agent.sh', '${prompt}']);
+  }
+  // A prompt where the shell still reads options could be one ("-c…").
+  assert.match(refused('bash', ['${prompt}']), /"args\[0\]" cannot start with \$\{prompt\} here: bash still reads its own options at that point/);
+});
+
+test('fish: -c, --command and --command=, other operands are $argv', () => {
+  assert.match(refused('fish', ['-c', 'echo ${prompt}']), /"args\[1\]" cannot use \$\{prompt\} in the script that fish -c runs .*as \$AGENT_TASKS_PROMPT/);
+  assert.match(refused('fish', ['-lc', 'echo ${prompt}']), /"args\[1\]" cannot use \$\{prompt\} in the script that fish -c runs/);
+  assert.match(refused('fish', ['--command', 'echo ${prompt}']), /"args\[1\]" .*fish --command runs/);
+  assert.match(refused('/usr/bin/fish', ['--command=echo ${prompt}']), /"args\[0\]" .*fish --command runs/);
+  // fish reads options up to the first operand: $argv goes after "--".
+  assert.match(refused('fish', ['-c', 'agent $argv[1]', '${prompt}']), /"args\[2\]" cannot start with \$\{prompt\} here: fish still reads/);
+  accepted('fish', ['-c', 'agent $argv[1]', '--', '${prompt}']);
+  accepted('fish', ['--command', 'agent $AGENT_TASKS_PROMPT']);
+});
+
+test('cmd /c and /k: cmd parses its whole command line, in any case, with or without .exe', () => {
+  const message = /"args\[2\]" cannot use \$\{prompt\} in a cmd command line \(cmd parses all of it, %AGENT_TASKS_PROMPT% included\): run the program itself as "command"/;
+  for (const cmd of ['cmd', 'cmd.exe', 'CMD.EXE', 'C:\\Windows\\System32\\cmd.exe']) {
+    for (const flag of ['/c', '/C', '/k', '/K']) assert.match(refused(cmd, [flag, 'agent', '${prompt}']), message, `${cmd} ${flag}`);
+    assert.match(refused(cmd, ['/d', '/s', '/c', 'cd ${workspaceFolder} && build']), /"args\[3\]" cannot use \$\{workspaceFolder\} in a cmd command line/);
+    accepted(cmd, ['/c', 'build.bat', '--id', '${taskId}']);
+  }
+});
+
+test('powershell and pwsh: -Command (any prefix, any case) and everything after it, -EncodedCommand; -File args are values', () => {
+  for (const ps of ['powershell', 'powershell.exe', 'pwsh', 'PWSH.EXE', 'C:\\Program Files\\PowerShell\\7\\pwsh.exe']) {
+    const name = ps.split(/[\\/]/).pop()!.toLowerCase().replace(/\.exe$/, '');
+    for (const args of [
+      ['-Command', 'Write-Output ${prompt}'],
+      ['-command', 'agent', '${prompt}'],
+      ['-c', 'agent "${prompt}"'],
+      ['-NoProfile', '-ExecutionPolicy', 'Bypass', '-Command', 'agent ${prompt}'],
+    ]) {
+      assert.match(refused(ps, args), new RegExp(`"args\\[${args.length - 1}\\]" cannot use \\$\\{prompt\\} in the script that ${name} -Command runs .*as \\$env:AGENT_TASKS_PROMPT`), `${ps} ${args.join(' ')}`);
+    }
+    assert.match(refused(ps, ['-EncodedCommand', '${prompt}']), /-EncodedCommand runs/);
+    assert.match(refused(ps, ['-ec', '${prompt}']), /-EncodedCommand runs/);
+    accepted(ps, ['-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', 'agent.ps1', '${prompt}', '${workspaceFolder}']);
+    accepted(ps, ['-NoProfile', '-Command', 'agent $env:AGENT_TASKS_PROMPT']);
+    accepted(ps, ['-CommandWithArgs', 'agent $args[0]', '${prompt}']);
+  }
+  // Windows PowerShell runs a first operand as a command; pwsh runs it as a script file.
+  assert.match(refused('powershell', ['-NoProfile', 'agent ${prompt}']), /"args\[1\]" cannot use \$\{prompt\} in the script that powershell runs/);
+  accepted('pwsh', ['agent.ps1', '${prompt}']);
+});
+
+test('node -e/--eval/-p/--print: the script is refused, and so is a prompt where node still reads options', () => {
+  for (const node of ['node', '/usr/bin/node', 'node.exe']) {
+    for (const flag of ['-e', '--eval', '-p', '--print', '-pe']) {
+      assert.match(refused(node, [flag, 'run(`${prompt}`)']), new RegExp(`"args\\[1\\]" cannot use \\$\\{prompt\\} in the script that node ${flag} runs .*as process\\.env\\.AGENT_TASKS_PROMPT`));
+    }
+    assert.match(refused(node, ['--eval=run("${prompt}")']), /"args\[0\]" .*node --eval runs/);
+    // Options are still read after the script: a prompt "--eval=…" would replace it.
+    assert.match(refused(node, ['-e', 'console.log(process.argv[1])', '${prompt}']), /"args\[2\]" cannot start with \$\{prompt\} here: node still reads its own options at that point, .*put "--" before it/);
+    accepted(node, ['-e', 'console.log(process.argv[1])', '--', '${prompt}']);
+    accepted(node, ['agent.js', '-p', '${prompt}']);
+    accepted(node, ['--require', './setup.js', '${workspaceFolder}/agent.js', '-e', '${prompt}']);
+  }
+});
+
+test('python -c, perl -e/-E, ruby -e', () => {
+  for (const py of ['python', 'python3', 'python3.12', '/usr/bin/python3', 'python.exe', 'py']) {
+    assert.match(refused(py, ['-c', 'print("${prompt}")']), /"args\[1\]" cannot use \$\{prompt\} in the script that .* -c runs .*os\.environ\["AGENT_TASKS_PROMPT"\]/, py);
+    assert.match(refused(py, ['-I', '-c', 'print("${prompt}")']), /"args\[2\]"/);
+    assert.match(refused(py, ['-Ic', 'print("${prompt}")']), /"args\[1\]"/);
+    assert.match(refused(py, ['-cprint("${prompt}")']), /"args\[0\]"/);
+    assert.match(refused(py, ['-m', '${prompt}']), /"args\[1\]" cannot contain \$\{prompt\}: .* -m runs it as a command/);
+    assert.match(refused(py, ['${prompt}']), /cannot start with \$\{prompt\} here/);
+    // -c ends python's options: what follows is sys.argv.
+    accepted(py, ['-c', 'import sys; agent(sys.argv[1])', '${prompt}']);
+    accepted(py, ['agent.py', '${prompt}']);
+    accepted(py, ['-m', 'agent', '--prompt', '${prompt}']);
+  }
+  for (const flag of ['-e', '-E', '-ne', '-wle', '-l012e', '-0777ne', '-pe']) {
+    assert.match(refused('perl', [flag, 'print "${prompt}"']), /"args\[1\]" cannot use \$\{prompt\} in the script that perl -[eE] runs .*as \$ENV\{AGENT_TASKS_PROMPT\}/, flag);
+  }
+  assert.match(refused('perl', ['-i.bak', '-pe', 's/x/${prompt}/', 'notes.txt']), /"args\[2\]" .*perl -e runs/);
+  assert.match(refused('perl', ['-e', 'print $ARGV[0]', '${prompt}']), /"args\[2\]" cannot start with \$\{prompt\} here: perl still reads/);
+  assert.match(refused('perl', ['-ne', 'print', '--', '${prompt}']), /"args\[3\]" cannot use \$\{prompt\} as a file for perl -n\/-p/);
+  accepted('perl', ['-e', 'print $ARGV[0]', '--', '${prompt}']);
+  accepted('perl', ['agent.pl', '${prompt}']);
+  assert.match(refused('ruby', ['-e', 'puts "${prompt}"']), /"args\[1\]" cannot use \$\{prompt\} in the script that ruby -e runs .*as ENV\["AGENT_TASKS_PROMPT"\]/);
+  assert.match(refused('/usr/bin/ruby', ['-rjson', '-e', 'puts "${prompt}"']), /"args\[2\]"/);
+  assert.match(refused('ruby', ['-e', 'puts ARGV[0]', '${prompt}']), /"args\[2\]" cannot start with \$\{prompt\} here/);
+  accepted('ruby', ['-e', 'puts ARGV[0]', '--', '${prompt}']);
+  accepted('ruby', ['agent.rb', '${prompt}']);
+});
+
+test('env in front of a shell or interpreter is seen through', () => {
+  assert.match(refused('env', ['bash', '-c', 'echo ${prompt}']), /"args\[2\]" cannot use \$\{prompt\} in the script that bash -c runs/);
+  assert.match(refused('/usr/bin/env', ['-i', 'PATH=/bin', 'HOME=${workspaceFolder}', '/bin/sh', '-ec', 'echo ${prompt}']), /"args\[5\]" .*sh -c runs/);
+  assert.match(refused('env', ['-u', 'HOME', '--', 'python3', '-c', 'print("${prompt}")']), /"args\[5\]" .*python3 -c runs/);
+  assert.match(refused('env', ['env', 'node', '-e', '${prompt}']), /"args\[3\]" .*node -e runs/);
+  // -S splits its string into arguments.
+  assert.match(refused('env', ['-S', 'agent ${prompt}']), /"args\[1\]" cannot use \$\{prompt\} in the string that env -S splits/);
+  assert.match(refused('env', ['-S', 'bash -c', 'echo ${prompt}']), /"args\[2\]" .*bash -c runs/);
+  assert.match(refused('env', ['${prompt}']), /"args\[0\]" cannot start with \$\{prompt\} here: env still reads/);
+  assert.match(refused('env', ['--', '${prompt}']), /"args\[1\]" cannot contain \$\{prompt\}: env runs it as a command/);
+  accepted('env', ['bash', '-c', 'echo "$1"', 'sh', '${prompt}']);
+  accepted('env', ['PROMPT=${prompt}', 'agent', '${prompt}']);
+});
+
+test('other programs get the prompt as one plain argument, whatever their flags look like', () => {
+  for (const command of ['agent', 'claude', 'bashful', 'nodemon', 'my-sh', './sh-wrapper']) {
+    accepted(command, ['-c', '${prompt}']);
+    accepted(command, ['-e', 'x ${prompt}', '${prompt}']);
+  }
+  // A shell: true profile reports the shell problem once, not twice.
+  assert.equal(problem(validateProfile('p', { command: 'bash', args: ['-c', 'echo ${prompt}'], shell: true }, 'user')).split('cannot use').length, 2);
+});
+
+test('usesPrompt sees AGENT_TASKS_PROMPT in the script a shell or interpreter runs', () => {
+  assert.equal(usesPrompt(accepted('bash', ['-c', 'agent "$AGENT_TASKS_PROMPT"'])), true);
+  assert.equal(usesPrompt(accepted('node', ['-e', 'agent(process.env.AGENT_TASKS_PROMPT)'])), true);
+  assert.equal(usesPrompt(accepted('bash', ['-c', 'agent "$1"', 'sh', '${prompt}'])), true);
+  assert.equal(usesPrompt(accepted('bash', ['-c', 'make'])), false);
+  assert.equal(usesPrompt(accepted('bash', ['run.sh', '$AGENT_TASKS_PROMPT'])), false);
+});
+
+test('the accepted patterns really keep the prompt from being parsed', { skip: process.platform === 'win32' }, () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'agent-profiles-'));
+  try {
+    const run = (profile: AgentProfile, prompt: string): string => {
+      const e = expandProfile(profile, 'start', { ...VARS, prompt, workspaceFolder: dir });
+      const r = spawnSync(e.command, e.args, { cwd: dir, env: { ...process.env, ...e.env }, encoding: 'utf8' });
+      assert.equal(r.status, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const prompt = 'hello; touch X $(touch Y) `touch Z`';
+    assert.equal(run(accepted('sh', ['-c', 'echo "$1"', 'sh', '${prompt}']), prompt), prompt);
+    assert.equal(run(accepted('/bin/sh', ['-c', 'echo "$AGENT_TASKS_PROMPT"']), prompt), prompt);
+    const evalPrompt = '--eval=require("fs").writeFileSync("X", "")';
+    assert.equal(run(accepted(process.execPath, ['-e', 'console.log(process.argv[1])', '--', '${prompt}']), evalPrompt), evalPrompt);
+    assert.deepEqual(readdirSync(dir), []);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

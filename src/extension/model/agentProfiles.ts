@@ -9,6 +9,12 @@
  * `${workspaceFolder}`, a path that may hold spaces or quotes) are refused: such profiles read
  * the values from environment variables instead (AGENT_TASKS_PROMPT, …), which a shell expands
  * without re-parsing when quoted ("$AGENT_TASKS_PROMPT").
+ *
+ * A profile can also hand an argument to a shell or interpreter itself (`sh -c "…"`,
+ * `cmd /c`, `powershell -Command`, `node -e`, `python -c`, `perl -e`, `ruby -e`, also behind
+ * `env`): the same two placeholders are refused in the script such a program parses (see
+ * scriptArguments), with the same way out. Arguments after the script (`sh -c 'a "$1"' sh
+ * ${prompt}`) reach it as plain values and stay allowed.
  */
 import { OUTPUT_FORMATS, type OutputFormat } from '../../core/taskTypes';
 import { displayArg } from './format';
@@ -102,6 +108,474 @@ function isPlaceholder(name: string): name is Placeholder {
   return (PLACEHOLDERS as readonly string[]).includes(name);
 }
 
+// ---------------------------------------------------------------------------------------------
+// Arguments that a shell or interpreter parses as code
+
+/** The programs whose arguments can be code, by how they read their command line. */
+type InterpreterFamily = 'sh' | 'fish' | 'cmd' | 'powershell' | 'node' | 'python' | 'perl' | 'ruby';
+
+/**
+ * Why an argument must not carry `${prompt}` (or, for `script`, `${workspaceFolder}`):
+ * - `script`: the program parses the argument as code (`bash -c SCRIPT`, `node -e SCRIPT`, …);
+ * - `option`: the argument starts with `${prompt}` where the program still reads its own
+ *   options, so a prompt starting with "-" would be one (`node -e … --eval=evil`);
+ * - `command`: the argument names the program that runs (`env ${prompt}`, `python -m ${prompt}`);
+ * - `files`: perl -n/-p opens its file arguments with the 2-argument open ("cmd|" runs cmd).
+ */
+interface ParsedArgument {
+  readonly kind: 'script' | 'option' | 'command' | 'files';
+  /** The program as matched, e.g. `bash` (basename, lower case, without `.exe`). */
+  readonly program: string;
+  /** What takes the argument, e.g. `bash -c`, `cmd`, `env -S`, `python -m`. */
+  readonly how: string;
+  readonly family: InterpreterFamily | 'env';
+}
+
+const SH_NAMES = new Set(['sh', 'bash', 'rbash', 'zsh', 'dash', 'ksh', 'ksh93', 'mksh', 'lksh', 'oksh', 'pdksh', 'ash', 'yash', 'posh', 'csh', 'tcsh']);
+
+/** The command's basename, lower case, without `.exe`: `C:\Windows\System32\CMD.EXE` → `cmd`. */
+function programName(command: string): string {
+  const base = command.split(/[\\/]/).pop() ?? command;
+  return base.toLowerCase().replace(/\.exe$/, '');
+}
+
+function familyOf(program: string): InterpreterFamily | 'env' | undefined {
+  if (SH_NAMES.has(program)) return 'sh';
+  if (program === 'fish') return 'fish';
+  if (program === 'cmd') return 'cmd';
+  if (program === 'powershell' || program === 'pwsh' || program === 'pwsh-preview') return 'powershell';
+  if (program === 'node' || program === 'nodejs') return 'node';
+  if (program === 'py' || /^(python|pypy)(\d+(\.\d+)*)?w?$/.test(program)) return 'python';
+  if (/^perl(\d+(\.\d+)*)?$/.test(program)) return 'perl';
+  if (/^ruby(\d+(\.\d+)*)?$/.test(program)) return 'ruby';
+  if (program === 'env') return 'env';
+  return undefined;
+}
+
+interface Arg {
+  readonly text: string;
+  /** Its index in the profile's args (arguments split out of `env -S` keep the index of that argument). */
+  readonly index: number;
+}
+
+const startsWithPrompt = (text: string): boolean => text.startsWith('${prompt}');
+
+const NODE_VALUE_OPTIONS = new Set([
+  '-r', '--require', '--import', '--loader', '--experimental-loader', '-C', '--conditions', '--input-type', '--env-file',
+  '--env-file-if-exists', '--title', '--redirect-warnings', '--watch-path', '--test-name-pattern', '--test-skip-pattern',
+  '--test-reporter', '--test-reporter-destination', '--test-shard', '--inspect-port', '--debug-port', '--icu-data-dir',
+  '--openssl-config', '--diagnostic-dir', '--report-dir', '--report-directory', '--report-filename', '--report-signal',
+  '--cpu-prof-dir', '--cpu-prof-name', '--heap-prof-dir', '--heap-prof-name', '--secure-heap', '--secure-heap-min',
+  '--unhandled-rejections', '--dns-result-order', '--experimental-policy', '--policy-integrity', '--tls-cipher-list',
+  '--tls-keylog', '--trace-event-categories', '--trace-event-file-pattern', '--use-largepages', '--max-http-header-size',
+  '--disable-warning', '--localstorage-file', '--experimental-config-file', '--run', '--watch-kill-signal',
+]);
+
+const POWERSHELL_VALUE_OPTIONS = ['executionpolicy', 'windowstyle', 'outputformat', 'inputformat', 'version', 'psconsolefile', 'configurationname', 'configurationfile', 'workingdirectory', 'settingsfile', 'custompipename', 'encodedarguments'];
+const POWERSHELL_VALUE_ALIASES = new Set(['ex', 'ep', 'w', 'o', 'of', 'if', 'v', 'wd', 'ea']);
+
+/**
+ * Which of a command's arguments a shell or interpreter would parse as code (or read as an
+ * option, a command, a file to open), by index into `args`. Empty for other programs: they get
+ * each argument as one plain value. The command is matched by its basename (`/bin/bash`,
+ * `C:\Windows\System32\cmd.exe`), and `env [options] [NAME=value…] program …` is seen through.
+ * Only arguments holding a placeholder matter; the others may be marked too.
+ */
+function scriptArguments(command: string, args: readonly string[]): Map<number, ParsedArgument> {
+  const found = new Map<number, ParsedArgument>();
+  analyzeCommand(command, args.map((text, index) => ({ text, index })), found);
+  return found;
+}
+
+function analyzeCommand(command: string, args: readonly Arg[], found: Map<number, ParsedArgument>, depth = 0): void {
+  const program = programName(command);
+  const family = familyOf(program);
+  if (family === undefined || depth > 8) return;
+  const mark = (arg: Arg | undefined, kind: ParsedArgument['kind'], how: string): void => {
+    if (arg !== undefined && !found.has(arg.index)) found.set(arg.index, { kind, program, how, family });
+  };
+  /** An argument where the program still reads options: a prompt at its start could make it one. */
+  const optionPosition = (arg: Arg): void => {
+    if (startsWithPrompt(arg.text)) mark(arg, 'option', program);
+  };
+  switch (family) {
+    case 'env':
+      return analyzeEnv(args, mark, optionPosition, found, depth);
+    case 'sh':
+      return analyzeSh(program, args, mark, optionPosition);
+    case 'fish':
+      return analyzeFish(args, mark, optionPosition);
+    case 'cmd':
+      // cmd.exe parses its whole command line (after /c or /k it is the command; %VARIABLES% are
+      // expanded before parsing), and Windows passes it as one string that cmd does not unquote
+      // the way a program's C runtime does: no argument of cmd is a plain value.
+      for (const arg of args) mark(arg, 'script', 'cmd');
+      return;
+    case 'powershell':
+      return analyzePowerShell(program, args, mark, optionPosition);
+    case 'node':
+      return analyzeNode(args, mark, optionPosition);
+    case 'python':
+      return analyzePython(program, args, mark, optionPosition);
+    case 'perl':
+      return analyzePerl(args, mark, optionPosition);
+    case 'ruby':
+      return analyzeRuby(args, mark, optionPosition);
+  }
+}
+
+type Mark = (arg: Arg | undefined, kind: ParsedArgument['kind'], how: string) => void;
+type OptionPosition = (arg: Arg) => void;
+
+/** `env [-i] [-u NAME] [-C DIR] [-S STRING] [NAME=value…] [--] program args…` */
+function analyzeEnv(args: readonly Arg[], mark: Mark, optionPosition: OptionPosition, found: Map<number, ParsedArgument>, depth: number): void {
+  let i = 0;
+  const split = (arg: Arg, value: string): void => {
+    // env splits the string into arguments (and then runs them with the rest): the string
+    // itself must not carry a prompt, and what it splits into is read like any command line.
+    mark(arg, 'script', 'env -S');
+    const parts = value.split(/\s+/).filter((p) => p !== '').map((p) => ({ text: p.replace(/^(['"])(.*)\1$/, '$2'), index: arg.index }));
+    analyzeEnv([...parts, ...args.slice(i)], mark, optionPosition, found, depth + 1);
+  };
+  while (i < args.length) {
+    const arg = args[i];
+    const t = arg.text;
+    if (t === '--') {
+      i++;
+      break;
+    }
+    if (t.startsWith('--') && t.length > 2) {
+      i++;
+      const [name, value] = t.includes('=') ? [t.slice(0, t.indexOf('=')), t.slice(t.indexOf('=') + 1)] : [t, undefined];
+      if (name === '--split-string') {
+        if (value !== undefined) return split(arg, value);
+        const next = args[i++];
+        return next === undefined ? undefined : split(next, next.text);
+      }
+      if (value === undefined && (name === '--unset' || name === '--chdir')) i++;
+      continue;
+    }
+    if (t.startsWith('-') && t.length > 1) {
+      i++;
+      for (let j = 1; j < t.length; j++) {
+        const c = t[j];
+        if (c === 'S') {
+          const rest = t.slice(j + 1);
+          if (rest !== '') return split(arg, rest);
+          const next = args[i++];
+          return next === undefined ? undefined : split(next, next.text);
+        }
+        if (c === 'u' || c === 'C' || c === 'P') {
+          if (j === t.length - 1) i++;
+          break;
+        }
+      }
+      continue;
+    }
+    if (startsWithPrompt(t)) {
+      optionPosition(arg);
+      i++;
+      continue;
+    }
+    if (/^[^=$]+=/.test(t)) {
+      i++; // NAME=value
+      continue;
+    }
+    break;
+  }
+  const program = args[i];
+  if (program === undefined) return;
+  if (program.text.includes('${prompt}')) mark(program, 'command', 'env');
+  else analyzeCommand(program.text, args.slice(i + 1), found, depth + 1);
+}
+
+/** sh, bash, zsh, dash, ksh, csh…: `-c` (alone or in a flag block like `-lc`) makes the first operand the script. */
+function analyzeSh(program: string, args: readonly Arg[], mark: Mark, optionPosition: OptionPosition): void {
+  let commandMode = false;
+  let i = 0;
+  while (i < args.length) {
+    const t = args[i].text;
+    if (t === '--' || t === '-') {
+      i++;
+      break;
+    }
+    if (t.startsWith('--') && t.length > 2) {
+      i += t === '--rcfile' || t === '--init-file' ? 2 : 1;
+      continue;
+    }
+    if ((t.startsWith('-') || t.startsWith('+')) && t.length > 1) {
+      i++;
+      for (const c of t.slice(1)) {
+        if (c === 'c' && t[0] === '-') commandMode = true;
+        else if (c === 'o' || c === 'O') i++; // -o option / +O shopt_option: the next argument is its value
+      }
+      continue;
+    }
+    break;
+  }
+  const operand = args[i];
+  if (operand === undefined) return;
+  // With -c the first operand is the script and the rest are $0, $1…: plain values.
+  if (commandMode) mark(operand, 'script', `${program} -c`);
+  else optionPosition(operand); // a script file: the rest are its arguments
+}
+
+/**
+ * fish: `-c CMD`, `--command CMD`, `--command=CMD`, `-C`/`--init-command` the same. Options are
+ * read up to the first operand or `--`; the operands are $argv.
+ */
+function analyzeFish(args: readonly Arg[], mark: Mark, optionPosition: OptionPosition): void {
+  const longWithValue = ['--command', '--init-command', '--debug', '--debug-output', '--features', '--debug-stack-frames', '--profile', '--profile-startup'];
+  let i = 0;
+  while (i < args.length) {
+    const arg = args[i];
+    const t = arg.text;
+    if (t === '--') return;
+    if (t.startsWith('--') && t.length > 2) {
+      i++;
+      const name = t.includes('=') ? t.slice(0, t.indexOf('=')) : t;
+      const isScript = name === '--command' || name === '--init-command';
+      if (t.includes('=')) {
+        if (isScript) mark(arg, 'script', `fish ${name}`);
+      } else if (longWithValue.includes(name)) {
+        if (isScript) mark(args[i], 'script', `fish ${name}`);
+        i++;
+      }
+      continue;
+    }
+    if (t.startsWith('-') && t.length > 1) {
+      i++;
+      for (let j = 1; j < t.length; j++) {
+        const c = t[j];
+        if ('cCdofDp'.includes(c)) {
+          const attached = j < t.length - 1;
+          const isScript = c === 'c' || c === 'C';
+          if (attached) {
+            if (isScript) mark(arg, 'script', `fish -${c}`);
+          } else {
+            if (isScript) mark(args[i], 'script', `fish -${c}`);
+            i++;
+          }
+          break;
+        }
+      }
+      continue;
+    }
+    optionPosition(arg);
+    return;
+  }
+}
+
+/**
+ * powershell / pwsh: everything after -Command (-c, -com…) is joined into the command; the
+ * argument after -EncodedCommand (-e, -ec) or -CommandWithArgs (-cwa) is a script; -File ends
+ * the options. Windows PowerShell (`powershell`) runs a first operand as a command too.
+ */
+function analyzePowerShell(program: string, args: readonly Arg[], mark: Mark, optionPosition: OptionPosition): void {
+  const prefixOf = (full: string, name: string, min = 1): boolean => name.length >= min && full.startsWith(name);
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const t = arg.text;
+    const name = t.replace(/^(--?|\/)/, '').toLowerCase();
+    const isOption = t.length > 1 && (t.startsWith('-') || (t.startsWith('/') && /^[a-z]+$/.test(name) && !t.slice(1).includes('/')));
+    if (!isOption) {
+      if (program === 'powershell') {
+        for (const rest of args.slice(i)) mark(rest, 'script', 'powershell');
+      } else optionPosition(arg); // pwsh: a script file; the rest are its arguments
+      return;
+    }
+    if (name === 'cwa' || (name.length > 7 && prefixOf('commandwithargs', name))) {
+      mark(args[i + 1], 'script', `${program} -CommandWithArgs`);
+      return; // the rest are $args: plain values
+    }
+    if (prefixOf('command', name)) {
+      for (const rest of args.slice(i + 1)) mark(rest, 'script', `${program} -Command`);
+      return;
+    }
+    if (name === 'e' || name === 'ec' || prefixOf('encodedcommand', name, 2)) {
+      mark(args[i + 1], 'script', `${program} -EncodedCommand`);
+      i++;
+      continue;
+    }
+    if (prefixOf('file', name)) return; // -File script.ps1 args…: its arguments are values
+    if (POWERSHELL_VALUE_ALIASES.has(name) || POWERSHELL_VALUE_OPTIONS.some((full) => prefixOf(full, name, 3))) i++;
+  }
+}
+
+/** node: `-e`/`--eval`, `-p`/`--print` (and `-pe`) take a script; options are read up to the first operand or `--`. */
+function analyzeNode(args: readonly Arg[], mark: Mark, optionPosition: OptionPosition): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const t = arg.text;
+    if (t === '--' || t === '-') return;
+    if (/^--(eval|print)=/.test(t)) {
+      mark(arg, 'script', `node ${t.slice(0, t.indexOf('='))}`);
+      continue;
+    }
+    if (t === '--eval' || t === '--print' || t === '-e' || t === '-p' || t === '-pe') {
+      mark(args[i + 1], 'script', `node ${t}`);
+      i++;
+      continue;
+    }
+    if (t.startsWith('-') && t.length > 1) {
+      if (!t.includes('=') && NODE_VALUE_OPTIONS.has(t)) i++;
+      continue;
+    }
+    optionPosition(arg); // the script file, or the first argument after -e: options end here
+    return;
+  }
+}
+
+/** python: `-c CMD` (also `-cCMD`, `-Ic`) ends the options; `-m MODULE` too. */
+function analyzePython(program: string, args: readonly Arg[], mark: Mark, optionPosition: OptionPosition): void {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const t = arg.text;
+    if (t === '--') {
+      // The script file follows: a prompt there is its name, not an option.
+      return;
+    }
+    if (t === '-') return;
+    if (t.startsWith('--') && t.length > 2) {
+      if (t === '--check-hash-based-pycs') i++;
+      continue;
+    }
+    if (t.startsWith('-') && t.length > 1) {
+      for (let j = 1; j < t.length; j++) {
+        const c = t[j];
+        const attached = j < t.length - 1;
+        if (c === 'c') {
+          mark(attached ? arg : args[i + 1], 'script', `${program} -c`);
+          return; // the rest are sys.argv[1:]
+        }
+        if (c === 'm') {
+          const module = attached ? arg : args[i + 1];
+          if (module?.text.includes('${prompt}')) mark(module, 'command', `${program} -m`);
+          return;
+        }
+        if (c === 'W' || c === 'X') {
+          if (!attached) i++;
+          break;
+        }
+      }
+      continue;
+    }
+    optionPosition(arg);
+    return;
+  }
+}
+
+/** perl: every `-e`/`-E` takes a script (also `-ne`, `-lne`, `-e'code'`); switches are read up to the first operand or `--`. */
+function analyzePerl(args: readonly Arg[], mark: Mark, optionPosition: OptionPosition): void {
+  let readsFiles = false; // -n / -p: the operands are opened with the 2-argument open
+  let sawScript = false;
+  let i = 0;
+  for (; i < args.length; i++) {
+    const arg = args[i];
+    const t = arg.text;
+    if (t === '--') {
+      i++;
+      break;
+    }
+    if (!(t.startsWith('-') && t.length > 1)) {
+      optionPosition(arg);
+      break;
+    }
+    for (let j = 1; j < t.length; j++) {
+      const c = t[j];
+      if (c === 'e' || c === 'E') {
+        sawScript = true;
+        if (j < t.length - 1) mark(arg, 'script', `perl -${c}`);
+        else mark(args[++i], 'script', `perl -${c}`);
+        break;
+      }
+      if (c === 'n' || c === 'p') readsFiles = true;
+      else if (c === '0' || c === 'l') {
+        // -l[octal], -0[octal] or -0x[hex]
+        const digits = c === '0' && t[j + 1] === 'x' ? /^x[0-9a-fA-F]*/ : /^[0-7]*/;
+        j += digits.exec(t.slice(j + 1))?.[0].length ?? 0;
+      } else if ('iIMmxdDFCV'.includes(c)) break; // the rest of the block is this switch's value
+    }
+  }
+  if (!readsFiles) return;
+  for (const operand of args.slice(sawScript ? i : i + 1)) mark(operand, 'files', 'perl -n/-p');
+}
+
+/** ruby: every `-e` takes a script; switches are read up to the first operand or `--`. */
+function analyzeRuby(args: readonly Arg[], mark: Mark, optionPosition: OptionPosition): void {
+  const longWithValue = ['--enable', '--disable', '--encoding', '--external-encoding', '--internal-encoding', '--dump', '--backtrace-limit', '--crash-report', '--parser'];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    const t = arg.text;
+    if (t === '--' || t === '-') return;
+    if (t.startsWith('--') && t.length > 2) {
+      if (!t.includes('=') && longWithValue.includes(t)) i++;
+      continue;
+    }
+    if (!(t.startsWith('-') && t.length > 1)) {
+      optionPosition(arg);
+      return;
+    }
+    for (let j = 1; j < t.length; j++) {
+      const c = t[j];
+      const attached = j < t.length - 1;
+      if (c === 'e') {
+        mark(attached ? arg : args[++i], 'script', 'ruby -e');
+        break;
+      }
+      if ('rICE'.includes(c)) {
+        if (!attached) i++;
+        break;
+      }
+      if ('xiTWKF0'.includes(c)) break; // optional value, attached
+    }
+  }
+}
+
+const HOW_TO_READ: Record<InterpreterFamily, { env: (variable: string) => string; after: string }> = {
+  sh: { env: (v) => `quoted ("$${v}")`, after: 'after the script and a name for $0, read as "$1" (["-c", "agent \\"$1\\"", "sh", "${prompt}"])' },
+  fish: { env: (v) => `as $${v} (fish does not split it)`, after: 'after the script and "--", read as $argv[1]' },
+  cmd: { env: () => '', after: '' },
+  powershell: { env: (v) => `as $env:${v}`, after: 'after a script run with -File (["-File", "agent.ps1", "${prompt}"])' },
+  node: { env: (v) => `as process.env.${v}`, after: 'after the script and "--", read as process.argv[1]' },
+  python: { env: (v) => `as os.environ["${v}"]`, after: 'after the script, read as sys.argv[1]' },
+  perl: { env: (v) => `as $ENV{${v}}`, after: 'after the script and "--", read as $ARGV[0]' },
+  ruby: { env: (v) => `as ENV["${v}"]`, after: 'after the script and "--", read as ARGV[0]' },
+};
+
+/** The problem with `${placeholder}` in an argument that `parsed` says is not a plain value; undefined when it is safe there. */
+function scriptArgumentProblem(field: string, text: string, placeholder: 'prompt' | 'workspaceFolder', parsed: ParsedArgument): string | undefined {
+  const token = `\${${placeholder}}`;
+  const variable = placeholder === 'prompt' ? ENV_PROMPT : ENV_WORKSPACE_FOLDER;
+  switch (parsed.kind) {
+    case 'script': {
+      if (parsed.family === 'env') {
+        return `"${field}" cannot use ${token} in the string that env -S splits (env would split it into arguments): give it an argument of its own`;
+      }
+      if (parsed.family === 'cmd') {
+        return `"${field}" cannot use ${token} in a cmd command line (cmd parses all of it, %${variable}% included): run the program itself as "command", with ${token} as an argument of its own`;
+      }
+      const read = HOW_TO_READ[parsed.family];
+      return (
+        `"${field}" cannot use ${token} in the script that ${parsed.how} runs (${parsed.program} would parse it): ` +
+        `use the environment variable ${variable} instead, ${read.env(variable)}, or pass ${token} as an argument of its own ${read.after.replace('${prompt}', token)}`
+      );
+    }
+    case 'option':
+      if (placeholder !== 'prompt' || !startsWithPrompt(text)) return undefined;
+      return (
+        `"${field}" cannot start with ${token} here: ${parsed.program} still reads its own options at that point, so a prompt starting with "-" would be one: ` +
+        (parsed.family === 'powershell' ? 'pass it after -File and the script' : 'put "--" before it')
+      );
+    case 'command':
+      if (placeholder !== 'prompt') return undefined;
+      return `"${field}" cannot contain ${token}: ${parsed.how} runs it as a command`;
+    case 'files':
+      if (placeholder !== 'prompt') return undefined;
+      return `"${field}" cannot use ${token} as a file for perl -n/-p (perl opens "cmd|" as a pipe): use the environment variable ${ENV_PROMPT} instead ($ENV{${ENV_PROMPT}})`;
+  }
+}
+
 /** Checks one profile as written in settings. Every problem is reported, each naming its field. */
 export function validateProfile(name: string, raw: unknown, source: ProfileSource): ProfileEntry {
   const where = `${profileSettingPath(name)} (${SCOPE_LABEL[source]})`;
@@ -166,7 +640,7 @@ export function validateProfile(name: string, raw: unknown, source: ProfileSourc
     else shell = raw.shell;
   }
 
-  const checkPlaceholders = (field: string, text: string, commandLine: boolean): void => {
+  const checkPlaceholders = (field: string, text: string, commandLine: boolean, parsed?: ParsedArgument): void => {
     for (const p of placeholdersIn(text)) {
       if (!isPlaceholder(p)) {
         problems.push(`"${field}" has an unknown placeholder \${${p}} (known: ${PLACEHOLDERS.map((k) => `\${${k}}`).join(', ')})`);
@@ -177,12 +651,18 @@ export function validateProfile(name: string, raw: unknown, source: ProfileSourc
         problems.push(
           `"${field}" cannot use \${${p}} in a "shell": true profile (a shell would parse it): use the environment variable ${variable} instead, quoted ("$${variable}")`,
         );
+      } else if (!shell && parsed !== undefined && (p === 'prompt' || p === 'workspaceFolder')) {
+        const scriptProblem = scriptArgumentProblem(field, text, p, parsed);
+        if (scriptProblem !== undefined && !problems.includes(scriptProblem)) problems.push(scriptProblem);
       }
     }
   };
   if (command !== null) checkPlaceholders('command', command, true);
-  args.forEach((a, i) => checkPlaceholders(`args[${i}]`, a, true));
-  resumeArgs?.forEach((a, i) => checkPlaceholders(`resumeArgs[${i}]`, a, true));
+  // A shell or interpreter as the command (`sh -c …`, `node -e …`) parses some arguments itself.
+  const argsParsed = command !== null ? scriptArguments(command, args) : new Map<number, ParsedArgument>();
+  const resumeParsed = command !== null && resumeArgs !== undefined ? scriptArguments(command, resumeArgs) : new Map<number, ParsedArgument>();
+  args.forEach((a, i) => checkPlaceholders(`args[${i}]`, a, true, argsParsed.get(i)));
+  resumeArgs?.forEach((a, i) => checkPlaceholders(`resumeArgs[${i}]`, a, true, resumeParsed.get(i)));
   for (const [key, value] of Object.entries(env)) checkPlaceholders(`env.${key}`, value, false);
 
   if (problems.length > 0 || command === null) return invalid(problems, command, format);
@@ -277,8 +757,11 @@ function mentions(profile: AgentProfile, mode: RunMode, placeholder: Placeholder
   const token = `\${${placeholder}}`;
   if (texts.some((t) => t.includes(token))) return true;
   if (Object.values(profile.env).some((v) => v.includes(token))) return true;
-  // A shell profile reads the value from the environment: look for the variable's name.
-  return profile.shell && texts.some((t) => t.includes(envName));
+  // A shell profile, or a shell or interpreter given a script (`sh -c 'agent "$AGENT_TASKS_PROMPT"'`),
+  // reads the value from the environment: look for the variable's name.
+  if (profile.shell) return texts.some((t) => t.includes(envName));
+  const args = mode === 'resume' ? profile.resumeArgs ?? [] : profile.args;
+  return [...scriptArguments(profile.command, args)].some(([i, parsed]) => parsed.kind === 'script' && args[i].includes(envName));
 }
 
 /** Whether a run of this profile needs a prompt (else the Run command does not ask for one). */
