@@ -99,6 +99,27 @@ const fakeRun = (store: string, ...runOptions: string[]): string[] => [
   '--store', store, 'run', ...runOptions, '--', process.execPath, FAKE_AGENT, '-p', 'hello', '--session-id', SESSION_ID,
 ];
 
+/** FAKE_AGENT_SLEEP_MS for an agent that only ends when it is killed (the longest timer Node keeps). */
+const UNTIL_KILLED = { FAKE_AGENT_SLEEP_MS: String(2 ** 31 - 1) };
+
+/**
+ * A run whose agent prints "ready" and then keeps running until `releaseFile` exists, then exits 0:
+ * alive for exactly as long as the test needs, however slow the machine. It also ends when the
+ * file's folder is gone (the test's temporary folder removed), so a failed test leaves no process.
+ */
+function runUntilReleased(store: string, name: string, releaseFile: string): string[] {
+  const script = [
+    "const fs = require('node:fs'), path = require('node:path');",
+    'const file = process.argv[1];',
+    "process.stdout.write('ready\\n');",
+    'const timer = setInterval(() => {',
+    '  if (fs.existsSync(file)) { clearInterval(timer); process.stdout.write("released\\n"); }',
+    '  else if (!fs.existsSync(path.dirname(file))) process.exit(3);',
+    '}, 20);',
+  ].join('\n');
+  return ['--store', store, 'run', '--name', name, '--', process.execPath, '-e', script, '--', releaseFile];
+}
+
 test('run streams the output, exits 0 and journals the task; list --json has exactly the journal columns', async (t) => {
   const { store, work } = await setup(t);
   const r = await cli(fakeRun(store, '--name', 'greet', '--format', 'claude-stream-json', '--agent', 'claude'), { FAKE_AGENT_STDERR: 'a warning\n' }, work);
@@ -237,7 +258,7 @@ test('the store comes from --store, else AGENT_TASKS_STORE', async (t) => {
 
 test('Ctrl-C cancels the running task: exit 130, row cancelled, child gone', async (t) => {
   const { store, work } = await setup(t);
-  const run = startCli(fakeRun(store, '--name', 'interrupted-by-user', '--format', 'claude-stream-json'), { FAKE_AGENT_SLEEP_MS: '20000' }, work);
+  const run = startCli(fakeRun(store, '--name', 'interrupted-by-user', '--format', 'claude-stream-json'), UNTIL_KILLED, work);
   let childPid: number | undefined;
   t.after(() => {
     run.child.kill('SIGKILL');
@@ -257,16 +278,19 @@ test('Ctrl-C cancels the running task: exit 130, row cancelled, child gone', asy
 
 test('recover marks a SIGKILLed run interrupted and leaves a live run alone', async (t) => {
   const { store, work } = await setup(t);
-  const doomed = startCli(fakeRun(store, '--name', 'doomed'), { FAKE_AGENT_SLEEP_MS: '20000' }, work);
-  const alive = startCli(fakeRun(store, '--name', 'alive'), { FAKE_AGENT_SLEEP_MS: '4000' }, work);
+  // Neither agent ends on its own: "doomed" runs until killed, "alive" until the test releases it.
+  const release = path.join(work, 'release-alive');
+  const doomed = startCli(fakeRun(store, '--name', 'doomed'), UNTIL_KILLED, work);
+  const alive = startCli(runUntilReleased(store, 'alive', release), {}, work);
   let orphanPid: number | undefined;
+  let aliveAgentPid: number | undefined;
   t.after(() => {
     doomed.child.kill('SIGKILL');
     alive.child.kill('SIGKILL');
-    // The killed CLI's child has its own process group and outlives it.
-    if (orphanPid !== undefined && signalZeroSucceeds(orphanPid)) process.kill(orphanPid, 'SIGKILL');
+    // The killed CLIs' children have their own process groups and outlive them.
+    for (const pid of [orphanPid, aliveAgentPid]) if (pid !== undefined && signalZeroSucceeds(pid)) process.kill(pid, 'SIGKILL');
   });
-  await waitFor('both agents to start', () => doomed.stdout.includes('"subtype":"init"') && alive.stdout.includes('"subtype":"init"')).catch((err: Error) => {
+  await waitFor('both agents to start', () => doomed.stdout.includes('"subtype":"init"') && alive.stdout.includes('ready\n')).catch((err: Error) => {
     throw new Error(`${err.message}: doomed ${JSON.stringify([doomed.child.exitCode, doomed.stdout, doomed.stderr])} alive ${JSON.stringify([alive.child.exitCode, alive.stdout, alive.stderr])}`);
   });
   let lastSeen: Row[] = [];
@@ -279,6 +303,7 @@ test('recover marks a SIGKILLed run interrupted and leaves a live run alone', as
   const doomedRow = rowsBefore.find((r) => r.name === 'doomed')!;
   const aliveRow = rowsBefore.find((r) => r.name === 'alive')!;
   orphanPid = doomedRow.child_pid!;
+  aliveAgentPid = aliveRow.child_pid!;
 
   doomed.child.kill('SIGKILL');
   assert.equal((await doomed.result).signal, 'SIGKILL');
@@ -295,9 +320,13 @@ test('recover marks a SIGKILLed run interrupted and leaves a live run alone', as
   const stillRunning = (await listJson(store)).find((r) => r.id === aliveRow.id)!;
   assert.equal(stillRunning.status, 'running');
   assert.equal(alive.child.exitCode, null, 'the live run is still going');
+  assert.equal(signalZeroSucceeds(aliveAgentPid), true, 'its agent too');
 
+  // Only now does the live run end, by itself, with success.
+  await fsp.writeFile(release, '');
   const aliveResult = await alive.result;
   assert.equal(aliveResult.code, 0, aliveResult.stderr);
+  assert.equal(aliveResult.stdout, 'ready\nreleased\n');
   const after = new Map((await listJson(store)).map((r) => [r.id, r]));
   assert.deepEqual(pick(after.get(aliveRow.id)!), { status: 'success', exit_code: 0, signal: null, error: null });
   assert.equal(after.get(doomedRow.id)!.status, 'interrupted');
