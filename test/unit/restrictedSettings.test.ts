@@ -18,6 +18,23 @@ test('parseJsonc reads VS Code settings files: comments, trailing commas, string
   assert.equal(parseJsonc(''), undefined);
 });
 
+test('parseJsonc keeps commas inside strings: "x,]" and "y,}" are not trailing commas', () => {
+  // The hand-written reader this replaced stripped these (`"x,]"` became `"x]"`).
+  const text = '{ "agentTasks.agents": { "a": { "command": "x,]", "args": ["y,}", ", ]", "z,\\n}"], }, }, }';
+  assert.deepEqual(parseJsonc(text), { 'agentTasks.agents': { a: { command: 'x,]', args: ['y,}', ', ]', 'z,\n}'] } } });
+});
+
+test('parseJsonc: comments and trailing commas in arrays and objects are accepted', () => {
+  assert.deepEqual(parseJsonc('/* head */ [1, 2, /* c */ 3, ] // tail'), [1, 2, 3]);
+  assert.deepEqual(parseJsonc('{ "a": { "b": [], }, // x\n "c": "/* no */", }'), { a: { b: [] }, c: '/* no */' });
+});
+
+test('parseJsonc: a broken or empty file is undefined, not a half-read object', () => {
+  for (const broken of ['{ broken', '', '   // only a comment\n', '{ "a": 1 "b": 2 }', '{ "a": [1, 2 }', '{ "a": "unterminated }', '{ "a": 1 } trailing', '{ "a": 1, , }']) {
+    assert.equal(parseJsonc(broken), undefined, JSON.stringify(broken));
+  }
+});
+
 test('a profile only a workspace settings file defines is listed as blocked in Restricted Mode', () => {
   const folder = settingFromFile(parseJsonc('{"agentTasks.agents": {"ws-agent": {"command": "evil"}}}'), 'agentTasks.agents');
   const resolved = resolveProfiles({ user: undefined, workspace: undefined, workspaceFolder: mergeFolderProfiles([folder]) }, false);

@@ -5,36 +5,17 @@
  * the extension reads the workspace's settings files itself. What is read here is only ever
  * used to explain a refusal, never to run anything.
  */
+import { parse, type ParseError } from 'jsonc-parser';
 
-/** JSON with comments and trailing commas (VS Code's settings format); undefined when unreadable. */
+/**
+ * JSON with comments and trailing commas (VS Code's settings format), read by Microsoft's
+ * jsonc-parser (what VS Code itself uses); undefined when unreadable: empty, or with any syntax
+ * error (a half-read file is not used to explain anything).
+ */
 export function parseJsonc(text: string): unknown {
-  let out = '';
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      out += c;
-      if (c === '\\') out += text[++i] ?? '';
-      else if (c === '"') inString = false;
-    } else if (c === '"') {
-      inString = true;
-      out += c;
-    } else if (c === '/' && text[i + 1] === '/') {
-      while (i < text.length && text[i] !== '\n') i++;
-      out += '\n';
-    } else if (c === '/' && text[i + 1] === '*') {
-      const end = text.indexOf('*/', i + 2);
-      i = end === -1 ? text.length : end + 1;
-      out += ' ';
-    } else {
-      out += c;
-    }
-  }
-  try {
-    return JSON.parse(out.replace(/,(\s*[}\]])/g, '$1'));
-  } catch {
-    return undefined;
-  }
+  const errors: ParseError[] = [];
+  const value: unknown = parse(text, errors, { allowTrailingComma: true, disallowComments: false, allowEmptyContent: false });
+  return errors.length === 0 ? value : undefined;
 }
 
 /** The value of a dotted setting key in a settings.json object (or a .code-workspace's "settings"). */
