@@ -40,6 +40,9 @@ const common = {
   minify: production,
   sourcemap: production ? false : 'linked',
   sourcesContent: false,
+  // jsonc-parser's "main" is a UMD build whose inner require()s esbuild leaves unbundled; its
+  // "module" build is plain ESM. (sql.js resolves through its "exports" field either way.)
+  mainFields: ['module', 'main'],
   // `vscode` is provided by the extension host; sql.js's wasm is loaded from dist/ at run time.
   external: ['vscode'],
   logLevel: watch ? 'warning' : 'info',
