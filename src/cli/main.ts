@@ -220,6 +220,8 @@ async function openStore(dir: string, access: 'read' | 'write'): Promise<TaskSto
     dir,
     readOnly: access === 'read',
     compactInBackground: false,
+    // Tuning and tests: how many log bytes make a compaction due (default 1 MiB).
+    compactAfterBytes: Number(process.env.AGENT_TASKS_COMPACT_AFTER_BYTES) || undefined,
     log: process.env.AGENT_TASKS_DEBUG ? (m) => writeErr(`[store] ${m}\n`) : undefined,
   });
   for (const notice of store.notices) writeErr(`${PROGRAM}: ${notice}\n`);

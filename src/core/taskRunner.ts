@@ -20,13 +20,13 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
-import { createWriteStream, promises as fsp, type WriteStream } from 'node:fs';
+import { promises as fsp, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { finished, type Readable, type Writable } from 'node:stream';
 import { Disposable, Emitter, toDisposable } from './lifecycle';
 import { createOutputParser, type OutputParser, type OutputSummary } from './outputParsers';
 import { signalProcessGroup } from './processControl';
+import { APPEND_FLAGS, isLinkError, moveAside } from './storeFiles';
 import { processStartTicks, processStartTime } from './processIdentity';
 import { OUTPUT_FORMATS, type NewTask, type RunningPatch, type TaskJournal, type TaskResult, type TaskRow } from './taskTypes';
 
@@ -628,11 +628,18 @@ function signalProcessTree(child: ChildProcess, signal: NodeJS.Signals): void {
   if (child.pid !== undefined) signalProcessGroup(child.pid, signal);
 }
 
+/**
+ * Opens the task's output log for appending (0600), never through a link: one planted at the
+ * log's path is moved aside (it would receive the agent's output wherever it points).
+ */
 async function openLogFile(file: string): Promise<WriteStream> {
   await fsp.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const stream = createWriteStream(file, { flags: 'a', mode: 0o600, highWaterMark: LOG_HIGH_WATER_MARK });
-  await once(stream, 'open');
-  return stream;
+  const handle = await fsp.open(file, APPEND_FLAGS, 0o600).catch(async (err) => {
+    if (!isLinkError(err)) throw err;
+    await moveAside(file);
+    return fsp.open(file, APPEND_FLAGS, 0o600);
+  });
+  return handle.createWriteStream({ highWaterMark: LOG_HIGH_WATER_MARK });
 }
 
 /** Ends the log and waits until its data is written and the file closed (errors were reported already). */
