@@ -105,11 +105,15 @@ export async function countRows(stmts: JournalStatements, archive: ArchiveCache,
   return hot + (await archivedCount(stmts.segments(), archive, query));
 }
 
-/** Everything the tree, its badge, the context keys and the status bar show, from one catch-up. */
+/**
+ * Everything the tree, its badge, the context keys and the status bar show, from one catch-up.
+ * `historyLimit` counts history rows besides the unresolved interrupted ones.
+ */
 export async function readStoreView(stmts: JournalStatements, archive: ArchiveCache, historyLimit: number): Promise<StoreView> {
   const running = stmts.all(`SELECT * FROM task_history WHERE status = 'running' ORDER BY started_at DESC, id DESC LIMIT ?`, [RUNNING_LIMIT]);
   const interrupted = stmts.all(`SELECT * FROM task_history WHERE status = 'interrupted' AND resolved_at IS NULL ORDER BY started_at DESC, id DESC`);
-  const history = await newestRows(stmts, archive, {}, Math.max(1, historyLimit));
+  // Unresolved interrupted rows are finished rows too, and are shown in their own group: ask for that many more.
+  const history = await newestRows(stmts, archive, {}, Math.max(1, historyLimit + interrupted.length));
   const historyTotal = await countRows(stmts, archive, {});
   return { running, interrupted, history, historyTotal };
 }

@@ -79,8 +79,7 @@ export class AgentTasksContext extends Disposable {
     this.ready = this.open()
       .then((services) => {
         this.opened = services;
-        this.tasksView.attach(services);
-        this.statusBar.attach(services);
+        this.statusBar.attach(services, this.tasksView);
         this.outputView.attach(services);
         void this.setContext(ContextKeys.state, 'ready');
         return services;
@@ -102,6 +101,10 @@ export class AgentTasksContext extends Disposable {
     if (!services) throw new UserFacingError(`Agent Tasks is not available: its task journal could not be opened (${errorMessage(this.openError)}). See the "Agent Tasks" output for details.`);
     if (this.shuttingDown) throw new UserFacingError('Agent Tasks is shutting down.');
     return services;
+  }
+
+  get isShuttingDown(): boolean {
+    return this.shuttingDown !== undefined;
   }
 
   /** The services if they are open now (views use this; they render nothing until then). */
@@ -129,6 +132,16 @@ export class AgentTasksContext extends Disposable {
       this.log.warn(notice);
       void vscode.window.showWarningMessage(notice);
     }
+    // Damage found later (a segment read mid-query, a full disk) is told as it is found.
+    this._register(
+      store.onDidAddNotice((notice) => {
+        this.log.warn(notice);
+        void vscode.window.showWarningMessage(notice);
+      }),
+    );
+    // The tree shows what is read at once; marking orphans waits for a durable write, which can be
+    // slow right after heavy disk activity (a big checkout), and its rows then refresh in place.
+    this.tasksView.attach({ store, runner });
     const marked = await store.markRunningAsInterrupted();
     if (marked.length > 0) this.log.info(`Marked ${marked.length} orphaned task(s) as interrupted: ${marked.map((r) => r.id).join(', ')}`);
     const unresolved = await store.listUnresolvedInterruptedTasks();

@@ -4,26 +4,23 @@
  * the item (content decided by model/statusBarModel.ts).
  */
 import * as vscode from 'vscode';
-import { Disposable, toDisposable } from '../core/lifecycle';
+import { Disposable, type Event } from '../core/lifecycle';
+import type { StoreView } from '../core/taskTypes';
 import * as config from './config';
 import type { AgentTasksContext, Services } from './context';
 import { FOCUS_TASKS_VIEW_COMMAND } from './model/ids';
 import { statusBarView } from './model/statusBarModel';
 
-const COUNT_DEBOUNCE_MS = 200;
-
 export class StatusBar extends Disposable {
   private readonly item: vscode.StatusBarItem;
   private services: Services | undefined;
   private interruptedCount = 0;
-  private countTimer: NodeJS.Timeout | undefined;
 
-  constructor(private readonly ctx: AgentTasksContext) {
+  constructor(ctx: AgentTasksContext) {
     super();
     this.item = this._register(vscode.window.createStatusBarItem('agentTasks.status', vscode.StatusBarAlignment.Left, 10));
     this.item.name = 'Agent Tasks';
     this.item.command = FOCUS_TASKS_VIEW_COMMAND;
-    this._register(toDisposable(() => clearTimeout(this.countTimer)));
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (!config.affectsStatusBar(e)) return;
@@ -34,27 +31,17 @@ export class StatusBar extends Disposable {
     );
   }
 
-  attach(services: Services): void {
+  attach(services: Services, views: { onDidLoad: Event<StoreView>; lastView: StoreView | undefined }): void {
     this.services = services;
     this._register(services.runner.onDidChangeRunning((e) => e.kind !== 'progress' && this.render()));
-    // Interrupted rows appear (scan, other windows) and get resolved through the store.
-    this._register(services.store.onDidChangeTasks(() => this.scheduleCount()));
-    void this.count();
-  }
-
-  private scheduleCount(): void {
-    clearTimeout(this.countTimer);
-    this.countTimer = setTimeout(() => void this.count(), COUNT_DEBOUNCE_MS);
-  }
-
-  private async count(): Promise<void> {
-    const services = this.ctx.current;
-    if (!services) return;
-    try {
-      this.interruptedCount = (await services.store.listUnresolvedInterruptedTasks()).length;
-    } catch (err) {
-      this.ctx.log.debug(`status bar: could not count interrupted tasks: ${err}`);
-    }
+    // Interrupted rows appear (scan, other windows) and get resolved: the tree's load of the store tells.
+    this._register(
+      views.onDidLoad((view) => {
+        this.interruptedCount = view.interrupted.length;
+        this.render();
+      }),
+    );
+    this.interruptedCount = views.lastView?.interrupted.length ?? 0;
     this.render();
   }
 

@@ -7,8 +7,8 @@
  * What a row looks like is decided in model/taskPresentation.ts.
  */
 import * as vscode from 'vscode';
-import { Disposable, toDisposable } from '../core/lifecycle';
-import type { TaskRow } from '../core/taskTypes';
+import { Disposable, Emitter, toDisposable } from '../core/lifecycle';
+import type { StoreView, TaskRow } from '../core/taskTypes';
 import type { AgentTasksContext, Services } from './context';
 import { Commands, ContextKeys, SHOW_MORE_HISTORY_COMMAND, TASKS_VIEW_ID } from './model/ids';
 import { plural } from './model/format';
@@ -36,8 +36,6 @@ import { hostName } from '../core/processIdentity';
 const RELOAD_DEBOUNCE_MS = 150;
 const ITEM_REFRESH_DEBOUNCE_MS = 250;
 const ELAPSED_TICK_MS = 1_000;
-/** Running rows of every process; more than this many at once is not a real situation. */
-const RUNNING_LIMIT = 500;
 
 export class GroupNode {
   readonly type = 'group';
@@ -62,6 +60,11 @@ export type TreeNode = GroupNode | TaskNode | MoreNode;
 export class TasksView extends Disposable implements vscode.TreeDataProvider<TreeNode> {
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<TreeNode | undefined>());
   readonly onDidChangeTreeData = this._onDidChangeTreeData.event;
+  /** Each load of the store's view: the status bar shows from the same read. */
+  private readonly _onDidLoad = this._register(new Emitter<StoreView>());
+  readonly onDidLoad = this._onDidLoad.event;
+  /** The last view loaded (a listener attached later starts from it). */
+  lastView: StoreView | undefined;
 
   private readonly treeView: vscode.TreeView<TreeNode>;
   private readonly groups = new Map<GroupKind, GroupNode>();
@@ -159,14 +162,14 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
   }
 
   private async loadOnce(): Promise<void> {
-    const services = this.ctx.current;
-    if (!services || this.isDisposed) return;
-    const { store } = services;
-    const running = await store.listTasks({ status: 'running', limit: RUNNING_LIMIT });
-    const interrupted = await store.listUnresolvedInterruptedTasks();
-    const finished = await store.listTasks({ limit: historyQueryLimit(this.pages, interrupted.length) });
-    const finishedTotal = await store.countTasks();
-    const next = buildSnapshot({ running, interrupted, finished, finishedTotal, pages: this.pages });
+    // this.services, not ctx.current: the tree is attached before the recovery scan ends.
+    const services = this.services;
+    if (!services || this.isDisposed || this.ctx.isShuttingDown) return;
+    // One catch-up and one query set for the tree, its badge, the context key and the status bar.
+    const view = await services.store.readView({ historyLimit: historyQueryLimit(this.pages, 0) });
+    this.lastView = view;
+    this._onDidLoad.fire(view);
+    const next = buildSnapshot({ running: view.running, interrupted: view.interrupted, finished: view.history, finishedTotal: view.historyTotal, pages: this.pages });
     const prev = this.snapshot;
     this.snapshot = next;
     this.syncNodes(next);
@@ -225,7 +228,8 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
   async getChildren(element?: TreeNode): Promise<TreeNode[]> {
     if (element === undefined) {
       // The view may open before the store: wait for the first load (VS Code shows progress).
-      await this.ctx.ready;
+      // attach() runs before the recovery scan: once it has, the first load is all there is to wait for.
+      if (!this.firstLoad) await this.ctx.ready;
       await this.firstLoad;
       const s = this.snapshot;
       if (!s || isEmptySnapshot(s)) return []; // the welcome view shows
