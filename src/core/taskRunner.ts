@@ -36,6 +36,8 @@ export type TaskSpec = NewTask & {
   env?: Record<string, string>;
   /** Run through the platform shell: only for profiles that ask for it. The prompt must not be part of a shell command line. */
   shell?: boolean;
+  /** It continues `session_id`, which must not run twice: the journal refuses a second live run (SessionTakenError). */
+  exclusiveSession?: boolean;
 };
 
 export interface StartOptions {
@@ -134,7 +136,7 @@ export class TaskRunner extends Disposable {
     this.startingIds.add(task.id);
     let execution: TaskExecution;
     try {
-      const row = await this.journal.startTask(task);
+      const row = await this.journal.startTask(task, { exclusiveSession: spec.exclusiveSession === true });
       if (row.status !== 'running' || row.owner_id !== this.journal.owner.id) {
         throw new TaskSpecError(`Task ${task.id} already exists (${row.status})`);
       }

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { ReadOnlyStoreError, type TaskStore } from '../core/taskStore';
+import { ReadOnlyStoreError, SessionTakenError, type TaskStore } from '../core/taskStore';
 import { TaskSpecError, type RunningTask, type TaskSpec } from '../core/taskRunner';
 import type { OutputFormat, TaskRow } from '../core/taskTypes';
 import * as config from './config';
@@ -103,6 +103,8 @@ export class TaskLauncher {
         parent_id: req.parentId ?? null,
         env: expanded.env,
         shell: expanded.shell,
+        // Checked again in the journal right before the spawn: two windows must never both resume one session.
+        exclusiveSession: req.mode === 'resume',
       };
     } else {
       spec = {
@@ -123,6 +125,7 @@ export class TaskLauncher {
     try {
       running = await services.runner.start(spec);
     } catch (err) {
+      if (err instanceof SessionTakenError) throw new UserFacingError(`Could not resume "${spec.name}": ${err.message}`);
       if (err instanceof TaskSpecError) {
         await this.recordFailedAttempt(services.store, { ...spec, format: spec.format ?? 'text', agent: spec.agent ?? null, prompt: spec.prompt ?? null, workspace: spec.workspace ?? null, parentId: spec.parent_id }, err.message);
         const where = req.plan.kind === 'profile' ? ` (${profileSettingPath(req.plan.profile.name)})` : '';
