@@ -118,7 +118,7 @@ export interface StoreView {
   readonly running: TaskRow[];
   /** Interrupted rows not yet resumed, restarted or dismissed, newest first. */
   readonly interrupted: TaskRow[];
-  /** The newest finished rows (up to the requested limit). */
+  /** The newest finished rows: up to the requested limit, plus as many as there are unresolved interrupted rows. */
   readonly history: TaskRow[];
   /** How many finished rows there are, archived ones included (counted without parsing the archive). */
   readonly historyTotal: number;
@@ -153,8 +153,11 @@ export interface TaskJournal {
   readonly notices: readonly string[];
   readonly onDidChangeTasks: import('./lifecycle').Event<TasksChangeEvent>;
 
-  /** Inserts a `running` row; resolves once the row is durable. Idempotent on `id`. */
-  startTask(task: NewTask): Promise<TaskRow>;
+  /**
+   * Inserts a `running` row; resolves once the row is durable. Idempotent on `id`. With
+   * `exclusiveSession`, rejects when another live run of `task.session_id` exists or lands first.
+   */
+  startTask(task: NewTask, options?: { exclusiveSession?: boolean }): Promise<TaskRow>;
   /** Records what a running task learned (child pid, session id, progress). Not fsync'd: survives a process kill, not a power cut. */
   updateRunning(id: string, patch: RunningPatch): Promise<void>;
   /** Marks the given running rows as alive now. */
