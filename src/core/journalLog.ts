@@ -258,7 +258,11 @@ export async function createLogFile(dir: string, seq: number): Promise<string | 
   } catch (err) {
     if (!isLinkError(err)) throw err;
   }
-  const movedTo = await moveAside(file);
+  // Another process may have moved it already (ENOENT): then only the file is left to make.
+  const movedTo = await moveAside(file).catch((err) => {
+    if (errorCode(err) === 'ENOENT') return undefined;
+    throw err;
+  });
   await (await fsp.open(file, APPEND_FLAGS, FILE_MODE)).close();
   return movedTo;
 }

@@ -121,10 +121,20 @@ export async function ensurePrivateFolder(dir: string, name: string): Promise<st
     throw err;
   });
   if (st && !st.isDirectory()) {
-    const movedTo = await moveAside(folder);
-    notice = `The task store's ${name} folder in ${dir} was ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; it was not followed, and was moved to ${movedTo}.`;
+    // Another process opening the store at the same moment may have moved it already.
+    const movedTo = await moveAside(folder).catch((err) => {
+      if (errorCode(err) === 'ENOENT') return undefined;
+      throw err;
+    });
+    if (movedTo) notice = `The task store's ${name} folder in ${dir} was ${st.isSymbolicLink() ? 'a symbolic link' : 'not a folder'}; it was not followed, and was moved to ${movedTo}.`;
   }
-  if (!st || notice) await fsp.mkdir(folder, { mode: DIR_MODE });
-  else await fsp.chmod(folder, DIR_MODE).catch(() => undefined);
+  if (!st || !st.isDirectory()) {
+    await fsp.mkdir(folder, { mode: DIR_MODE }).catch((err) => {
+      if (errorCode(err) !== 'EEXIST') throw err; // made by another process opening the store at the same moment
+    });
+    if (!(await fsp.lstat(folder)).isDirectory()) throw new Error(`${folder} is not a folder`);
+  } else {
+    await fsp.chmod(folder, DIR_MODE).catch(() => undefined);
+  }
   return notice;
 }
