@@ -4,7 +4,7 @@
  * simultaneous recoveries, and the view's first load parsing the archive.
  */
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
@@ -13,24 +13,13 @@ import { describe, test } from 'node:test';
 import { listSegmentFiles } from '../../src/core/historyArchive';
 import { TaskRunner } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
+import { runCli } from '../helpers/cliProcess';
 import { makeTempDir, sampleTask } from '../helpers/tempDir';
 import { waitFor } from '../helpers/waitFor';
 
-const CLI = path.resolve(__dirname, '../../src/cli/main.js');
 const DEAD_PID = 2 ** 22 - 7;
 const isRoot = process.getuid?.() === 0 && process.platform === 'linux';
 
-function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 async function journals(dir: string): Promise<string[]> {
   return (await fsp.readdir(dir)).filter((n) => n.endsWith('.journal'));
@@ -57,7 +46,7 @@ describe('short processes and compaction', () => {
       const payload = 'x'.repeat(8_000);
       const script = `for (let i = 0; i < 8; i++) console.log(JSON.stringify({type:'assistant',message:{id:'m'+i,content:[{type:'text',text:${JSON.stringify(payload)}}]}}))`;
       for (let i = 0; i < 30; i++) {
-        const r = await cli(['run', '--store', dir, '--', process.execPath, '-e', script], { AGENT_TASKS_COMPACT_AFTER_BYTES: '20000' });
+        const r = await runCli(['run', '--store', dir, '--', process.execPath, '-e', script], { AGENT_TASKS_COMPACT_AFTER_BYTES: '20000' });
         assert.equal(r.code, 0, r.stderr);
       }
       // The handed-over compactor waits out the 10 s rotation grace, then writes the snapshot.
@@ -65,7 +54,7 @@ describe('short processes and compaction', () => {
       await waitFor('the compaction lock released', async () => (await fsp.stat(path.join(dir, 'compact.lock')).catch(() => null)) === null, 30_000);
       const logs = await journals(dir);
       assert.ok(logs.length <= 3, `logs left: ${logs.join(', ')}`);
-      const list = await cli(['list', '--json', '--limit', '100', '--store', dir]);
+      const list = await runCli(['list', '--json', '--limit', '100', '--store', dir]);
       assert.equal((JSON.parse(list.stdout) as unknown[]).length, 30);
     } finally {
       await cleanup();
@@ -79,8 +68,8 @@ describe('short processes and compaction', () => {
       await store.startTask({ ...sampleTask(1), id: 'one' });
       await store.close();
       const before = (await fsp.readdir(dir)).sort();
-      assert.equal((await cli(['list', '--store', dir])).code, 0);
-      assert.equal((await cli(['show', 'one', '--store', dir])).code, 0);
+      assert.equal((await runCli(['list', '--store', dir])).code, 0);
+      assert.equal((await runCli(['show', 'one', '--store', dir])).code, 0);
       assert.deepEqual((await fsp.readdir(dir)).sort(), before);
     } finally {
       await cleanup();
@@ -160,7 +149,7 @@ describe('recovery', () => {
       const dead = await TaskStore.open({ dir, rotationGraceMs: 0, owner: { id: randomUUID(), pid: DEAD_PID, startedAt: null, host: os.hostname() } });
       for (let i = 0; i < 20; i++) await dead.startTask({ ...sampleTask(i), id: `o${i}` });
       await dead.close();
-      const runs = await Promise.all(Array.from({ length: 6 }, () => cli(['recover', '--json', '--store', dir])));
+      const runs = await Promise.all(Array.from({ length: 6 }, () => runCli(['recover', '--json', '--store', dir])));
       const reported: string[] = [];
       for (const r of runs) {
         assert.equal(r.code, 0, r.stderr);
@@ -203,7 +192,7 @@ describe('links planted in the store are not followed', () => {
       await fsp.chmod(outside.dir, 0o755);
       await fsp.mkdir(dir, { recursive: true });
       await fsp.symlink(outside.dir, path.join(dir, 'logs'));
-      const r = await cli(['run', '--store', dir, '--', process.execPath, '-e', 'console.log("output")']);
+      const r = await runCli(['run', '--store', dir, '--', process.execPath, '-e', 'console.log("output")']);
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /logs folder .* symbolic link/);
       assert.equal((await fsp.stat(outside.dir)).mode & 0o777, 0o755, 'the link target was not chmod-ed');
@@ -258,13 +247,13 @@ describe('read-only and full disks (root: real mounts)', { skip: !isRoot && 'nee
       await store.finishTask('r1', { status: 'success', exit_code: 0 });
       await store.close();
       execFileSync('mount', ['-o', 'remount,ro', fs.dir]);
-      const list = await cli(['list', '--json', '--store', dir]);
+      const list = await runCli(['list', '--json', '--store', dir]);
       assert.equal(list.code, 0, list.stderr);
       assert.deepEqual((JSON.parse(list.stdout) as { id: string }[]).map((r) => r.id), ['r1']);
-      const recover = await cli(['recover', '--store', dir]);
+      const recover = await runCli(['recover', '--store', dir]);
       assert.equal(recover.code, 0, recover.stderr);
       assert.match(recover.stderr, /read-only file system/);
-      const run = await cli(['run', '--store', dir, '--', process.execPath, '-e', '']);
+      const run = await runCli(['run', '--store', dir, '--', process.execPath, '-e', '']);
       assert.equal(run.code, 1);
       assert.match(run.stderr, /read-only/);
     } finally {

@@ -5,7 +5,6 @@
  * listed, and a new run is journaled and listed afterwards.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -13,21 +12,10 @@ import { describe, test } from 'node:test';
 import { decodeRecords } from '../../src/core/journalLog';
 import { loadSqlJs } from '../../src/core/sqlite';
 import { TaskStore } from '../../src/core/taskStore';
+import { runCli } from '../helpers/cliProcess';
 import { makeTempDir, sampleTask } from '../helpers/tempDir';
 
-const CLI = path.resolve(__dirname, '../../src/cli/main.js');
 
-function cli(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d));
-    child.stderr.on('data', (d: Buffer) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
 
 /** A compacted store: a snapshot, several archive segments and a log with rows of its own. */
 async function compactedStore(dir: string): Promise<void> {
@@ -116,9 +104,9 @@ describe('every readable row survives any damage (CLI recover and list)', () => 
           const damaged = damage(await fsp.readFile(file));
           await fsp.writeFile(file, damaged);
 
-          const recover = await cli(['recover', '--json', '--store', dir]);
+          const recover = await runCli(['recover', '--json', '--store', dir]);
           assert.equal(recover.code, 0, recover.stderr);
-          const list = await cli(['list', '--json', '--limit', '1000', '--store', dir]);
+          const list = await runCli(['list', '--json', '--limit', '1000', '--store', dir]);
           assert.equal(list.code, 0, list.stderr);
           const listed = new Set((JSON.parse(list.stdout) as { id: string }[]).map((r) => r.id));
           const missing = [...expected].filter((id) => !listed.has(id));
@@ -128,9 +116,9 @@ describe('every readable row survives any damage (CLI recover and list)', () => 
           const kept = await Promise.all((await filesUnder(dir)).map(async (f) => sha(await fsp.readFile(f))));
           assert.ok(kept.includes(want), 'the damaged bytes still exist under the store folder');
 
-          const run = await cli(['run', '--store', dir, '--name', 'after damage', '--', process.execPath, '-e', 'process.stdout.write("ok")']);
+          const run = await runCli(['run', '--store', dir, '--name', 'after damage', '--', process.execPath, '-e', 'process.stdout.write("ok")']);
           assert.equal(run.code, 0, run.stderr);
-          const after = await cli(['list', '--json', '--limit', '1000', '--store', dir]);
+          const after = await runCli(['list', '--json', '--limit', '1000', '--store', dir]);
           assert.ok((JSON.parse(after.stdout) as { name: string }[]).some((r) => r.name === 'after damage'), 'a new run is journaled and listed');
         } finally {
           await cleanup();
