@@ -189,6 +189,8 @@ export class ArchiveCache {
     try {
       return use(s);
     } catch (err) {
+      // Only SQLite's word for damage: a query bug must never get a healthy segment moved aside.
+      if (!/malformed|corrupt|not a database|disk I\/O error/i.test((err as Error).message)) throw err;
       const p = this.salvageLoaded(seg, s, `SQLite failed reading it (${(err as Error).message})`);
       this.loaded.set(seg.name, p);
       const salvaged = await p;
