@@ -185,11 +185,13 @@ export class LogWriter {
     private plain: fsp.FileHandle,
     /** Opened with O_DSYNC for durable records; null where the platform lacks it. */
     private dsync: fsp.FileHandle | null,
+    private readonly slowWriteMs: number,
   ) {}
 
-  static async open(dir: string, seq: number): Promise<LogWriter> {
+  /** `graceMs`: the rotation grace readers and compactions honour (a write slower than a tenth of it checks again). */
+  static async open(dir: string, seq: number, graceMs = ROTATION_GRACE_MS): Promise<LogWriter> {
     const [plain, dsync] = await openHandles(dir, seq);
-    return new LogWriter(dir, seq, plain, dsync);
+    return new LogWriter(dir, seq, plain, dsync, graceMs / 10);
   }
 
   /**
@@ -203,13 +205,15 @@ export class LogWriter {
   async append(record: Buffer, durable: boolean): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       const handle = durable && this.dsync ? this.dsync : this.plain;
-      const [written, stat, rotated] = await Promise.all([
-        handle.write(record, 0, record.length),
-        handle.stat(),
-        pathExists(path.join(this.dir, logFileName(this.seq + 1))),
-      ]);
+      const t0 = Date.now();
+      const next = path.join(this.dir, logFileName(this.seq + 1));
+      let [written, stat, rotated] = await Promise.all([handle.write(record, 0, record.length), handle.stat(), pathExists(next)]);
       if (written.bytesWritten !== record.length) throw new ShortWriteError(written.bytesWritten, record.length);
       if (durable && !this.dsync) await handle.datasync();
+      // A write that took long (an fsync stuck behind a big checkout's dirty pages, a paused
+      // process) may have landed after a compaction drained this log: look again now that it
+      // has landed, and write it again in the newer log if so. This closes the grace window.
+      if (!rotated && Date.now() - t0 > this.slowWriteMs) [stat, rotated] = await Promise.all([handle.stat(), pathExists(next)]);
       if (stat.nlink > 0 && !rotated) return stat.size + record.length;
       if (attempt >= 8) throw new Error('the task journal kept rotating under this write');
       await this.moveTo(await newestSeq(this.dir, this.seq + 1));

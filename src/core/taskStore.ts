@@ -151,7 +151,7 @@ export class TaskStore extends Disposable implements TaskJournal {
     let writer: LogWriter | undefined;
     if (!readOnly && !readOnlyReason) {
       try {
-        writer = await LogWriter.open(dir, state.reader.seq);
+        writer = await LogWriter.open(dir, state.reader.seq, options.rotationGraceMs ?? ROTATION_GRACE_MS);
       } catch (err) {
         if (!isReadOnlyError(err)) throw err;
         readOnlyReason = readOnlyNotice(dir, err);

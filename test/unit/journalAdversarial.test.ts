@@ -55,7 +55,7 @@ describe('short processes and compaction', () => {
       const logs = await journals(dir);
       assert.ok(logs.length <= 3, `logs left: ${logs.join(', ')}`);
       const list = await runCli(['list', '--json', '--limit', '100', '--store', dir]);
-      assert.equal((JSON.parse(list.stdout) as unknown[]).length, 30);
+      assert.equal((JSON.parse(list.stdout) as unknown[]).length, 30, `${list.stderr} files: ${(await fsp.readdir(dir)).join(' ')}`);
     } finally {
       await cleanup();
     }
