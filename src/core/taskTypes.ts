@@ -4,8 +4,8 @@ export type TaskStatus = 'running' | 'success' | 'failed' | 'cancelled' | 'inter
 export const TASK_STATUSES: readonly TaskStatus[] = ['running', 'success', 'failed', 'cancelled', 'interrupted'];
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['success', 'failed', 'cancelled', 'interrupted'];
 
-export type OutputFormat = 'text' | 'claude-stream-json' | 'codex-json';
-export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'claude-stream-json', 'codex-json'];
+export type OutputFormat = 'text' | 'claude-stream-json' | 'codex-json' | 'gemini-stream-json';
+export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'claude-stream-json', 'codex-json', 'gemini-stream-json'];
 
 /** How an interrupted row was resolved. */
 export type Resolution = 'resumed' | 'restarted' | 'dismissed';
