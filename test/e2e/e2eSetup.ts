@@ -357,13 +357,13 @@ function dpkgInstalled(pkg: string): boolean {
   }
 }
 
-interface Marker {
+export interface Marker {
   version: string;
   installedAt: string;
   seconds: number;
 }
 
-function readMarker(dir: string): Marker | undefined {
+export function readMarker(dir: string): Marker | undefined {
   try {
     return JSON.parse(fs.readFileSync(path.join(dir, '.installed.json'), 'utf8')) as Marker;
   } catch {
@@ -371,13 +371,13 @@ function readMarker(dir: string): Marker | undefined {
   }
 }
 
-function writeMarker(dir: string, version: string, startedAt: number): void {
+export function writeMarker(dir: string, version: string, startedAt: number): void {
   const marker: Marker = { version, installedAt: new Date().toISOString(), seconds: (Date.now() - startedAt) / 1000 };
   fs.writeFileSync(path.join(dir, '.installed.json'), JSON.stringify(marker, null, 2) + '\n');
 }
 
 /** Fresh folder with a private package.json (so npm treats it as its own project). */
-function prepareInstallDir(dir: string, pkgJson: Record<string, unknown>): void {
+export function prepareInstallDir(dir: string, pkgJson: Record<string, unknown>): void {
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: path.basename(dir).replace(/[^a-z0-9-]/g, '-'), private: true, ...pkgJson }, null, 2) + '\n');
@@ -557,7 +557,7 @@ export function withoutNpmRunVariables(env: NodeJS.ProcessEnv): NodeJS.ProcessEn
 }
 
 /** Runs a command with output appended to `logFile`; rejects on non-zero exit or timeout. */
-async function runLogged(
+export async function runLogged(
   cmd: string,
   args: string[],
   opts: { cwd: string; env: NodeJS.ProcessEnv; logFile: string; timeoutMs: number; log: Logger },
@@ -592,7 +592,7 @@ async function runLogged(
   }
 }
 
-function tail(file: string, lines: number): string {
+export function tail(file: string, lines: number): string {
   try {
     return fs.readFileSync(file, 'utf8').split('\n').slice(-lines).join('\n');
   } catch {

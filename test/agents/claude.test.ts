@@ -1,0 +1,125 @@
+/**
+ * Claude Code (@anthropic-ai/claude-code, see agentSetup.ts) against the mock Messages API: the
+ * shared scenarios, then what only Claude does — the permission denials of a plain `-p` run, the
+ * result subtypes, API retries shown as progress, and rate_limit_event lines.
+ */
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { recordFixture, runThroughRunner } from './harness';
+import { anthropicUnifiedRateLimitHeaders, MOCK_USAGE } from './mockModelServer';
+import { assertLogComplete, commonScenarios, newRun, SCENARIO_TIMEOUT_MS, withSandbox } from './scenarios';
+
+const u = MOCK_USAGE.anthropic;
+
+commonScenarios('claude', {
+  tokens: { input_tokens: u.input_tokens, output_tokens: u.output_tokens, cache_read_tokens: u.cache_read_input_tokens, cache_creation_tokens: u.cache_creation_input_tokens },
+  cost: true,
+  errors: {
+    'http-500': /^API Error: 500 Internal server error/,
+    overloaded: /^API Error: (Repeated )?529 Overloaded/,
+    'http-429': /^API Error: Request rejected \(429\) · This request would exceed the rate limit/,
+    'stream-closed': /^API Error: Connection to the API was lost \(ECONNRESET\)/,
+    'malformed-sse': /^API Error: API returned an empty or malformed response \(HTTP 200\)/,
+  },
+});
+
+const SHELL = 'echo hi > f.txt';
+
+test('claude: the built-in -p run asks for Bash and is denied: success, with the denial named in the summary', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  await withSandbox('claude', [{ kind: 'shell', command: SHELL, text: 'I will create the file.' }, { kind: 'text', text: 'I could not create f.txt.' }], {}, async (sandbox, driver, env) => {
+    const prompt = 'Create f.txt containing hi';
+    const run = newRun(driver, prompt);
+    const result = await runThroughRunner(sandbox, driver, { ...run, prompt, env });
+    recordFixture(sandbox, driver, 'tool-denied', result.stdout);
+    assert.equal(result.row.status, 'success', 'today a run whose every action was denied still ends success');
+    assert.deepEqual(result.summary.permissionDenials, [{ tool: 'Bash', summary: SHELL }]);
+    assert.equal(result.summary.permissionDenialCount, 1);
+    assert.equal(result.summary.toolCalls, 1);
+    assert.equal(fs.existsSync(path.join(sandbox.work, 'f.txt')), false, 'nothing was written');
+    assert.ok(result.stdout.includes('"permission_denials":[{"tool_name":"Bash"'), 'the result line names the denied tool');
+    assertLogComplete(result);
+  });
+});
+
+test('claude: with --allowedTools Bash the same call runs: no denial, the file is written', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  await withSandbox('claude', [{ kind: 'shell', command: SHELL }, { kind: 'text', text: 'Created f.txt.' }], {}, async (sandbox, driver, env) => {
+    const prompt = 'Create f.txt containing hi';
+    const sessionId = randomUUID();
+    const args = [...driver.args(prompt, sessionId), '--allowedTools', 'Bash'];
+    const result = await runThroughRunner(sandbox, driver, { args, sessionId, prompt, env });
+    recordFixture(sandbox, driver, 'tool', result.stdout);
+    assert.equal(result.row.status, 'success');
+    assert.deepEqual(result.summary.permissionDenials, []);
+    assert.equal(result.summary.toolCalls, 1);
+    assert.equal(fs.readFileSync(path.join(sandbox.work, 'f.txt'), 'utf8'), 'hi\n');
+  });
+});
+
+test('claude: result subtypes error_max_turns, error_max_budget_usd, error_during_execution end failed with their message', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  await withSandbox('claude', [{ kind: 'shell', command: 'ls' }, { kind: 'text', text: 'done' }], {}, async (sandbox, driver, env) => {
+    const prompt = 'List the files';
+    const cases = [
+      { name: 'max-turns', extra: ['--max-turns', '1', '--allowedTools', 'Bash'], subtype: 'error_max_turns', error: /^Reached maximum number of turns \(1\)$/ },
+      { name: 'max-budget', extra: ['--max-budget-usd', '0.0000001', '--allowedTools', 'Bash'], subtype: 'error_max_budget_usd', error: /^Reached maximum budget/ },
+    ];
+    for (const c of cases) {
+      sandbox.server.setScript([{ kind: 'shell', command: 'ls' }, { kind: 'text', text: 'done' }]);
+      const sessionId = randomUUID();
+      const result = await runThroughRunner(sandbox, driver, { args: [...driver.args(prompt, sessionId), ...c.extra], sessionId, prompt, env });
+      recordFixture(sandbox, driver, c.name, result.stdout);
+      assert.equal(result.summary.resultSubtype, c.subtype, c.name);
+      assert.equal(result.row.status, 'failed', c.name);
+      assert.match(result.row.error ?? '', c.error, c.name);
+      assert.ok(typeof result.row.cost_usd === 'number' && result.row.cost_usd > 0, `${c.name}: the cost so far is kept`);
+    }
+    // Resuming a session the agent does not have.
+    const missing = randomUUID();
+    const result = await runThroughRunner(sandbox, driver, { args: driver.resumeArgs('continue', missing), sessionId: missing, prompt: 'continue', env });
+    recordFixture(sandbox, driver, 'resume-missing', result.stdout);
+    assert.equal(result.summary.resultSubtype, 'error_during_execution');
+    assert.equal(result.row.status, 'failed');
+    assert.equal(result.row.error, `No conversation found with session ID: ${missing}`);
+  });
+});
+
+test('claude: an API error that clears on retry shows as retrying, then succeeds', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  await withSandbox('claude', [{ kind: 'http-error', status: 529 }, { kind: 'text', text: 'Got through on the second try.' }], { retries: 2 }, async (sandbox, driver, env) => {
+    const prompt = 'Say something';
+    const run = newRun(driver, prompt);
+    const result = await runThroughRunner(sandbox, driver, { ...run, prompt, env });
+    recordFixture(sandbox, driver, 'api-retry-success', result.stdout);
+    assert.equal(result.row.status, 'success');
+    const retrying = result.updates.map((s) => s.retrying).find((r) => r !== null);
+    assert.deepEqual({ ...retrying, delayMs: typeof retrying?.delayMs }, { attempt: 1, maxRetries: 2, delayMs: 'number', error: 'overloaded', httpStatus: 529 });
+    assert.equal(result.summary.retrying, null);
+    assert.equal(result.summary.lastText, 'Got through on the second try.');
+  });
+});
+
+test('claude: rate_limit_event lines (claude.ai login) are kept in the log and in the summary', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  await withSandbox(
+    'claude',
+    [{ kind: 'text', text: 'Close to the limit.', headers: anthropicUnifiedRateLimitHeaders('allowed_warning', 0.93) }],
+    { oauth: true },
+    async (sandbox, driver, env) => {
+      const prompt = 'Say something';
+      const warned = await runThroughRunner(sandbox, driver, { ...newRun(driver, prompt), prompt, env });
+      recordFixture(sandbox, driver, 'rate-limit-warning', warned.stdout);
+      assert.equal(warned.row.status, 'success');
+      assert.deepEqual({ ...warned.summary.rateLimit, resetsAt: typeof warned.summary.rateLimit?.resetsAt }, { status: 'allowed_warning', kind: 'five_hour', utilization: 0.93, resetsAt: 'number' });
+      assert.match(warned.log, /"type":"rate_limit_event"/);
+
+      sandbox.server.setScript([{ kind: 'http-error', status: 429, headers: anthropicUnifiedRateLimitHeaders('rejected', 1) }]);
+      const rejected = await runThroughRunner(sandbox, driver, { ...newRun(driver, prompt), prompt, env });
+      recordFixture(sandbox, driver, 'rate-limit-rejected', rejected.stdout);
+      assert.equal(rejected.row.status, 'failed');
+      assert.equal(rejected.summary.rateLimit?.status, 'rejected');
+      assert.ok(rejected.row.error, 'the limit message is the error');
+      assert.match(rejected.log, /"type":"rate_limit_event"/);
+      assertLogComplete(rejected);
+    },
+  );
+});
