@@ -170,7 +170,7 @@ test('a malformed profile: a message naming the setting, and the attempt is jour
     assert.equal(await a.ready, true);
     assert.equal(await run({ agent: 'bad', prompt: 'p' }), undefined);
     const error = await waitFor('the error', () => fake.messages.find((m) => m.kind === 'error'));
-    assert.equal(error.text, 'agentTasks.agents.bad (user settings): "command" is missing; "format" must be one of "text", "claude-stream-json", "codex-json", not string "json".');
+    assert.equal(error.text, 'agentTasks.agents.bad (user settings): "command" is missing; "format" must be one of "text", "claude-stream-json", "codex-json", "gemini-stream-json", not string "json".');
     const items = await waitFor('the failed attempt in the tree', async () => {
       const t = await treeItems();
       return t.get('History')?.find((i) => i.label === 'bad: invalid agent profile');
