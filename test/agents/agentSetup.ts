@@ -93,6 +93,11 @@ export async function ensureAgents(options: EnsureAgentsOptions = {}): Promise<A
   const cacheDir = agentsCacheDir();
   fs.mkdirSync(cacheDir, { recursive: true });
   const kinds = options.only ?? AGENT_KINDS;
+  // In the test processes run.ts started (it verified the cache): no lock, no `--version`.
+  if (process.env[VERIFIED_ENV] === cacheDir) {
+    const ready = kinds.map((kind) => reusableInstall(cacheDir, AGENT_PACKAGES[kind]));
+    if (ready.every((t): t is AgentTool => t !== undefined)) return Object.fromEntries(ready.map((t) => [t.kind, t])) as unknown as AgentTools;
+  }
   const release = await acquireLock(path.join(cacheDir, '.install.lock'), logger, 30 * 60_000, 'another agent CLI install');
   try {
     const tools: Partial<Record<AgentKind, AgentTool>> = {};
@@ -105,14 +110,21 @@ export async function ensureAgents(options: EnsureAgentsOptions = {}): Promise<A
   }
 }
 
+/** The install in the cache when its marker names the pinned version and its bin exists (not run). */
+function reusableInstall(cacheDir: string, p: AgentPackage): AgentTool | undefined {
+  const dir = path.join(cacheDir, installDirName(p));
+  const bin = path.join(dir, 'node_modules', '.bin', p.binName);
+  const marker = readMarker(dir);
+  if (marker?.version !== p.version || !fs.existsSync(bin)) return undefined;
+  return { kind: p.kind, pkg: p.pkg, version: p.version, dir, bin, installSeconds: marker.seconds, reused: true };
+}
+
 async function ensureAgent(cacheDir: string, p: AgentPackage, log: Logger, timeoutMs: number): Promise<AgentTool> {
   const dir = path.join(cacheDir, installDirName(p));
   const bin = path.join(dir, 'node_modules', '.bin', p.binName);
   const marker = readMarker(dir);
   if (marker?.version === p.version) {
-    // run.ts verified every CLI of this cache before starting the test processes.
-    const verified = process.env[VERIFIED_ENV] === cacheDir && fs.existsSync(bin);
-    const problem = verified ? undefined : await verifyAgent(p, bin);
+    const problem = await verifyAgent(p, bin);
     if (problem === undefined) return { kind: p.kind, pkg: p.pkg, version: p.version, dir, bin, installSeconds: marker.seconds, reused: true };
     log(`${p.pkg}@${p.version} in ${dir} is not usable (${problem}): installing it again`);
   }
