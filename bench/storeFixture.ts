@@ -67,6 +67,9 @@ export function historyRow(i: number, now: number, status: TaskRow['status'] = '
     parent_id: null,
     owner_start_ticks: null,
     child_start_ticks: null,
+    permission_denials: [],
+    permission_denial_count: 0,
+    rate_limit: null,
   };
 }
 

@@ -12,7 +12,7 @@ import { capChars } from '../core/outputParsers';
 import { defaultStoreDir } from '../core/storeLocation';
 import { TaskRunner, TaskSpecError, type RunningTask, type TaskSpec } from '../core/taskRunner';
 import { TaskStore } from '../core/taskStore';
-import { OUTPUT_FORMATS, TASK_STATUSES, type OutputFormat, type TaskRow, type TaskStatus } from '../core/taskTypes';
+import { OUTPUT_FORMATS, TASK_STATUSES, type OutputFormat, type PermissionDenial, type RateLimitStatus, type TaskRow, type TaskStatus } from '../core/taskTypes';
 import {
   UsageError,
   formatCommandHelp,
@@ -511,7 +511,7 @@ function formatTable(rows: readonly TaskRow[]): string {
   const now = Date.now();
   const cells = rows.map((r) => [
     r.id.slice(0, 8),
-    r.status,
+    r.permission_denial_count > 0 ? `${r.status} (${r.permission_denial_count} denied)` : r.status,
     formatTime(r.started_at),
     formatDuration((r.finished_at ?? now) - r.started_at),
     r.signal ?? (r.exit_code === null ? '-' : String(r.exit_code)),
@@ -527,7 +527,8 @@ function formatDetails(row: TaskRow): string {
   const entries: [string, string][] = COLUMNS.map((c) => [c, formatValue(c, row[c])]);
   entries.splice(COLUMNS.indexOf('finished_at') + 1, 0, ['duration', formatDuration((row.finished_at ?? Date.now()) - row.started_at)]);
   const width = Math.max(...entries.map(([k]) => k.length));
-  return entries.map(([k, v]) => `${(k + ':').padEnd(width + 1)} ${v}`).join('\n') + '\n';
+  const indent = '\n' + ' '.repeat(width + 2);
+  return entries.map(([k, v]) => `${(k + ':').padEnd(width + 1)} ${v.split('\n').join(indent)}`).join('\n') + '\n';
 }
 
 const TIME_COLUMNS = new Set<string>(['started_at', 'finished_at', 'owner_started_at', 'child_started_at', 'heartbeat_at', 'resolved_at']);
@@ -537,7 +538,21 @@ function formatValue(column: string, value: unknown): string {
   if (TIME_COLUMNS.has(column) && typeof value === 'number') return `${formatTime(value)} (${value})`;
   if (column === 'args') return JSON.stringify(value);
   if (column === 'prompt' && typeof value === 'string') return JSON.stringify(value);
+  if (column === 'permission_denials' && Array.isArray(value)) {
+    // One denied call per line (the parser cleaned and capped the text); formatDetails indents them.
+    return value.length === 0 ? '-' : (value as PermissionDenial[]).map((d) => (d.summary ? `${d.tool}: ${d.summary}` : d.tool)).join('\n');
+  }
+  if (column === 'rate_limit' && typeof value === 'object') return formatRateLimit(value as RateLimitStatus);
   return String(value);
+}
+
+/** "allowed_warning (five_hour, 91% used, resets 2026-12-02 18:00:00)". */
+function formatRateLimit(r: RateLimitStatus): string {
+  const parts: string[] = [];
+  if (r.kind) parts.push(r.kind);
+  if (r.utilization !== null) parts.push(`${Math.round(r.utilization * 100)}% used`);
+  if (r.resetsAt !== null) parts.push(`resets ${formatTime(r.resetsAt * 1000)}`);
+  return parts.length > 0 ? `${r.status} (${parts.join(', ')})` : r.status;
 }
 
 function formatTime(ms: number): string {

@@ -1,6 +1,6 @@
 import type { Database, SqlValue, Statement } from 'sql.js';
 import type { SegmentInfo } from './historyArchive';
-import type { Resolution, RunningPatch, TaskResult, TaskRow } from './taskTypes';
+import type { PermissionDenial, RateLimitStatus, Resolution, RunningPatch, TaskResult, TaskRow } from './taskTypes';
 
 /**
  * The journal's record types and how each one changes the in-memory database. Replay must be
@@ -29,7 +29,9 @@ export type JournalRecord =
   | (RecordBase & { op: 'archive'; segment: SegmentInfo; ids: string[] })
   | (RecordBase & { op: 'dropSegment'; name: string });
 
-export type FinishFields = RunningPatch & Required<Pick<TaskResult, 'status' | 'finished_at'>> & Pick<TaskResult, 'exit_code' | 'signal' | 'error'>;
+export type FinishFields = RunningPatch &
+  Required<Pick<TaskResult, 'status' | 'finished_at'>> &
+  Pick<TaskResult, 'exit_code' | 'signal' | 'error' | 'permission_denials' | 'permission_denial_count'>;
 
 export const COLUMNS = [
   'id', 'name', 'agent', 'command', 'args', 'cwd', 'workspace', 'prompt', 'format', 'status',
@@ -37,33 +39,75 @@ export const COLUMNS = [
   'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'cost_usd', 'output_bytes',
   'log_path', 'owner_id', 'owner_pid', 'owner_started_at', 'owner_host', 'child_pid',
   'child_started_at', 'heartbeat_at', 'resolved_at', 'resolution', 'parent_id',
-  'owner_start_ticks', 'child_start_ticks',
+  'owner_start_ticks', 'child_start_ticks', 'permission_denials', 'permission_denial_count',
+  'rate_limit',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 const PATCH_COLUMNS = [
   'child_pid', 'child_started_at', 'child_start_ticks', 'session_id', 'input_tokens', 'output_tokens',
-  'cache_read_tokens', 'cache_creation_tokens', 'cost_usd', 'output_bytes',
+  'cache_read_tokens', 'cache_creation_tokens', 'cost_usd', 'output_bytes', 'rate_limit',
 ] as const satisfies readonly (keyof RunningPatch)[];
 
-const FINISH_COLUMNS = [...PATCH_COLUMNS, 'status', 'finished_at', 'exit_code', 'signal', 'error'] as const;
+const FINISH_COLUMNS = [
+  ...PATCH_COLUMNS, 'status', 'finished_at', 'exit_code', 'signal', 'error', 'permission_denials', 'permission_denial_count',
+] as const;
+
+/** A column's value as SQLite keeps it: arrays as JSON; no denials as NULL (rows of older versions have NULL too). */
+function columnToSql(column: string, value: unknown): SqlValue {
+  if (value === undefined) return null;
+  switch (column) {
+    case 'args':
+      return JSON.stringify(value ?? []);
+    case 'permission_denials':
+      return Array.isArray(value) && value.length > 0 ? JSON.stringify(value) : null;
+    case 'permission_denial_count':
+      return typeof value === 'number' && value > 0 ? value : null;
+    case 'rate_limit':
+      return value === null ? null : JSON.stringify(value);
+    default:
+      return value as SqlValue;
+  }
+}
 
 export function rowToSql(row: TaskRow): SqlValue[] {
-  return COLUMNS.map((c) => {
-    const v = row[c];
-    if (c === 'args') return JSON.stringify(v ?? []);
-    return v === undefined ? null : (v as SqlValue);
-  });
+  return COLUMNS.map((c) => columnToSql(c, row[c]));
 }
 
 export function rowFromSql(obj: Record<string, SqlValue>): TaskRow {
   const row = { ...obj } as unknown as TaskRow;
-  try {
-    const args = JSON.parse(String(obj.args ?? '[]'));
-    row.args = Array.isArray(args) ? args.map(String) : [];
-  } catch {
-    row.args = [];
-  }
+  const args = parseJsonArray(obj.args);
+  row.args = args.map(String);
+  row.permission_denials = parseJsonArray(obj.permission_denials).filter(isDenial);
+  row.permission_denial_count = Math.max(typeof obj.permission_denial_count === 'number' ? obj.permission_denial_count : 0, row.permission_denials.length);
+  row.rate_limit = parseRateLimit(obj.rate_limit);
   return row;
+}
+
+function parseRateLimit(value: SqlValue | undefined): RateLimitStatus | null {
+  if (typeof value !== 'string') return null;
+  try {
+    const r = JSON.parse(value) as Partial<RateLimitStatus> | null;
+    if (typeof r !== 'object' || r === null || typeof r.status !== 'string') return null;
+    const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+    return { status: r.status, resetsAt: num(r.resetsAt), kind: typeof r.kind === 'string' ? r.kind : null, utilization: num(r.utilization) };
+  } catch {
+    return null;
+  }
+}
+
+function parseJsonArray(value: SqlValue | undefined): unknown[] {
+  if (typeof value !== 'string') return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return Array.isArray(parsed) ? parsed : [];
+  } catch {
+    return [];
+  }
+}
+
+function isDenial(value: unknown): value is PermissionDenial {
+  const d = value as Partial<PermissionDenial> | null;
+  return typeof d === 'object' && d !== null && typeof d.tool === 'string' && typeof d.summary === 'string';
 }
 
 function placeholders(n: number): string {
@@ -163,7 +207,7 @@ function setClause<K extends string>(cols: readonly K[], values: Partial<Record<
   const present = cols.filter((c) => values[c] !== undefined);
   return {
     sql: present.map((c) => `${c} = ?`).join(', '),
-    params: present.map((c) => values[c] as SqlValue),
+    params: present.map((c) => columnToSql(c, values[c])),
   };
 }
 

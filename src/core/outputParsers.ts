@@ -67,8 +67,10 @@
  *   policy denials are `policy_violation`: both are recorded as permission denials. API retries are
  *   only reported on stderr ("Attempt 1 failed: …"). Gemini reports no cost.
  */
-import type { OutputFormat } from './taskTypes';
+import type { OutputFormat, PermissionDenial, RateLimitStatus } from './taskTypes';
 import { LineSplitter, type SplitLine } from './lineSplitter';
+
+export type { PermissionDenial, RateLimitStatus } from './taskTypes';
 
 export interface OutputSummary {
   outputBytes: number;
@@ -107,13 +109,6 @@ export interface OutputSummary {
   rateLimit: RateLimitStatus | null;
 }
 
-/** One tool call the agent was not allowed to make. */
-export interface PermissionDenial {
-  /** The tool's name as the agent calls it (`Bash`, `Edit`, `shell`, `run_shell_command`, …), ≤ 100 chars. */
-  tool: string;
-  /** A short summary of its input (the command, the file path, the URL, else compact JSON), ≤ 200 chars. */
-  summary: string;
-}
 
 export interface RetryStatus {
   /** 1 for the first retry. */
@@ -126,16 +121,6 @@ export interface RetryStatus {
   httpStatus: number | null;
 }
 
-export interface RateLimitStatus {
-  /** `allowed`, `allowed_warning` or `rejected` (Claude). */
-  status: string;
-  /** When the limit resets (seconds since the epoch), when known. */
-  resetsAt: number | null;
-  /** Which limit (`five_hour`, `seven_day`, …), when known. */
-  kind: string | null;
-  /** 0..1, when known. */
-  utilization: number | null;
-}
 
 export interface OutputParserOptions {
   /**

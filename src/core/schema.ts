@@ -64,6 +64,13 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE task_history ADD COLUMN child_start_ticks INTEGER;
   ALTER TABLE archive_segments ADD COLUMN statuses TEXT;
   `,
+  // 4: the tool calls the agent was not allowed to make (a JSON array of {tool, summary}, capped)
+  // and how many there were in all; the latest rate-limit status the agent reported (JSON)
+  `
+  ALTER TABLE task_history ADD COLUMN permission_denials TEXT;
+  ALTER TABLE task_history ADD COLUMN permission_denial_count INTEGER;
+  ALTER TABLE task_history ADD COLUMN rate_limit TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -446,6 +446,7 @@ class TaskExecution implements RunningTask {
     if (summary.cacheReadTokens !== null) this.state.cache_read_tokens = summary.cacheReadTokens;
     if (summary.cacheCreationTokens !== null) this.state.cache_creation_tokens = summary.cacheCreationTokens;
     if (summary.costUsd !== null) this.state.cost_usd = summary.costUsd;
+    if (summary.rateLimit !== null) this.state.rate_limit = summary.rateLimit;
     this.unsavedProgress = true;
     this.hooks.onProgress(this);
     // The session id is what lets a user resume an interrupted run: save it now, not at the next heartbeat.
@@ -489,6 +490,8 @@ class TaskExecution implements RunningTask {
       child_started_at: this.state.child_started_at ?? null,
       child_start_ticks: this.state.child_start_ticks ?? null,
       ...decideOutcome(end, this.parser.summary, this.stopRequest),
+      permission_denials: this.parser.summary.permissionDenials,
+      permission_denial_count: this.parser.summary.permissionDenialCount,
       finished_at: Date.now(),
     };
     let row: TaskRow | undefined;
@@ -505,8 +508,8 @@ class TaskExecution implements RunningTask {
   }
 
   private progressPatch(): RunningPatch {
-    const { session_id, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, output_bytes } = this.state;
-    return { session_id, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, output_bytes };
+    const { session_id, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, output_bytes, rate_limit } = this.state;
+    return { session_id, input_tokens, output_tokens, cache_read_tokens, cache_creation_tokens, cost_usd, output_bytes, rate_limit };
   }
 
   private queueJournalWrite(write: () => Promise<void>): void {

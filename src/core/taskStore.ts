@@ -474,6 +474,9 @@ export class TaskStore extends Disposable implements TaskJournal {
       parent_id: task.parent_id ?? null,
       owner_start_ticks: this.owner.startTicks,
       child_start_ticks: null,
+      permission_denials: [],
+      permission_denial_count: 0,
+      rate_limit: null,
     };
   }
 

@@ -58,6 +58,32 @@ export interface TaskRow {
   parent_id: string | null;
   owner_start_ticks: number | null;
   child_start_ticks: number | null;
+  /** Tool calls the agent was not allowed to make, in order, at most MAX_PERMISSION_DENIALS; [] when none. */
+  permission_denials: PermissionDenial[];
+  /** How many denials there were in all (may exceed `permission_denials.length`); 0 when none. */
+  permission_denial_count: number;
+  /** The latest rate-limit status the agent reported (Claude's `rate_limit_event`), else null. */
+  rate_limit: RateLimitStatus | null;
+}
+
+/** The agent's rate-limit status, as its stream reported it. */
+export interface RateLimitStatus {
+  /** `allowed`, `allowed_warning` or `rejected` (Claude). */
+  status: string;
+  /** When the limit resets (seconds since the epoch), when known. */
+  resetsAt: number | null;
+  /** Which limit (`five_hour`, `seven_day`, …), when known. */
+  kind: string | null;
+  /** 0..1, when known. */
+  utilization: number | null;
+}
+
+/** One tool call the agent was not allowed to make (untrusted text: cleaned and capped by the parser). */
+export interface PermissionDenial {
+  /** The tool's name as the agent calls it (`Bash`, `Edit`, `shell`, `run_shell_command`, …), ≤ 100 chars. */
+  tool: string;
+  /** A short summary of its input (the command, the file path, the URL, else compact JSON), ≤ 200 chars. */
+  summary: string;
 }
 
 /** What a caller supplies to start a task; the store fills in status, owner, times and the log path. */
@@ -90,6 +116,7 @@ export interface RunningPatch {
   cache_creation_tokens?: number | null;
   cost_usd?: number | null;
   output_bytes?: number;
+  rate_limit?: RateLimitStatus | null;
 }
 
 export interface TaskResult extends RunningPatch {
@@ -97,6 +124,8 @@ export interface TaskResult extends RunningPatch {
   exit_code?: number | null;
   signal?: string | null;
   error?: string | null;
+  permission_denials?: PermissionDenial[];
+  permission_denial_count?: number;
   /** Defaults to now. */
   finished_at?: number;
 }

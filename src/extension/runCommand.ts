@@ -27,9 +27,10 @@ import {
   type ResolvedProfiles,
   type RunMode,
 } from './model/agentProfiles';
-import { displayCommandLine, firstLine, formatCost, formatDuration } from './model/format';
+import { displayCommandLine, firstLine, sentence } from './model/format';
+import { finishNotice, OPEN_AGENT_SETTINGS, OPEN_SETTINGS, SHOW_OUTPUT } from './model/finishNotice';
 import { Commands } from './model/ids';
-import { isUnresolvedInterrupted, taskLabel } from './model/taskPresentation';
+import { isUnresolvedInterrupted } from './model/taskPresentation';
 import { planRerun } from './model/recoverChoices';
 import { pickTask, taskFromArg } from './taskCommands';
 
@@ -169,23 +170,18 @@ export class TaskLauncher {
 
   /** Tells the user how a run of this window ended (not when it was cancelled or the window is closing). */
   private async announce(row: TaskRow, req: LaunchRequest): Promise<void> {
-    const label = taskLabel(row);
-    const took = row.finished_at !== null ? ` in ${formatDuration(Math.max(0, row.finished_at - row.started_at))}` : '';
-    const cost = row.cost_usd !== null ? ` (${formatCost(row.cost_usd)})` : '';
-    let choice: string | undefined;
-    if (row.status === 'success') {
-      const note = row.output_bytes === 0 ? ' It printed no output.' : '';
-      choice = await vscode.window.showInformationMessage(`Agent task "${label}" finished${took}${cost}.${note}`, 'Show Output');
-    } else if (row.status === 'failed') {
-      // No child pid: the command never ran (not found, not executable, missing folder).
-      const notStarted = row.child_pid === null && req.plan.kind === 'profile';
-      const setting = notStarted && req.plan.kind === 'profile' ? profileSettingPath(req.plan.profile.name, 'command') : undefined;
-      const hint = setting ? ` Check ${setting}.` : '';
-      const buttons = setting ? ['Open Settings', 'Show Output'] : ['Show Output'];
-      choice = await vscode.window.showErrorMessage(`Agent task "${label}" failed: ${sentence(row.error ?? 'unknown error')}${hint}`, ...buttons);
-      if (choice === 'Open Settings') await vscode.commands.executeCommand('workbench.action.openSettings', AGENTS_SETTING);
-    }
-    if (choice === 'Show Output') await vscode.commands.executeCommand(Commands.showOutput, row.id);
+    // No child pid: the command never ran (not found, not executable, missing folder).
+    const notStarted = row.status === 'failed' && row.child_pid === null && req.plan.kind === 'profile';
+    const notice = finishNotice(row, notStarted && req.plan.kind === 'profile' ? profileSettingPath(req.plan.profile.name, 'command') : undefined);
+    if (notice === undefined) return;
+    const choice =
+      notice.severity === 'error'
+        ? await vscode.window.showErrorMessage(notice.message, ...notice.buttons)
+        : notice.severity === 'warning'
+          ? await vscode.window.showWarningMessage(notice.message, ...notice.buttons)
+          : await vscode.window.showInformationMessage(notice.message, ...notice.buttons);
+    if (choice === OPEN_SETTINGS || choice === OPEN_AGENT_SETTINGS) await vscode.commands.executeCommand('workbench.action.openSettings', AGENTS_SETTING);
+    if (choice === SHOW_OUTPUT) await vscode.commands.executeCommand(Commands.showOutput, row.id);
   }
 }
 
@@ -194,11 +190,6 @@ export function ensureWritable(store: TaskStore): void {
     const reason = store.notices[store.notices.length - 1] ?? 'The task journal is read-only.';
     throw new UserFacingError(`Agent Tasks cannot run tasks now. ${reason}`);
   }
-}
-
-/** Ends a message with a period unless it ends with punctuation already. */
-function sentence(text: string): string {
-  return /[.!?]$/.test(text) ? text : `${text}.`;
 }
 
 /** Asks for what the agent should do; null when the user cancels. */

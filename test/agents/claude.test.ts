@@ -8,7 +8,8 @@ import { randomUUID } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { recordFixture, runThroughRunner } from './harness';
+import type { TaskRow } from '../../src/core/taskTypes';
+import { recordFixture, runCli, runThroughRunner } from './harness';
 import { anthropicUnifiedRateLimitHeaders, MOCK_USAGE } from './mockModelServer';
 import { assertLogComplete, commonScenarios, newRun, SCENARIO_TIMEOUT_MS, withSandbox } from './scenarios';
 
@@ -28,15 +29,26 @@ commonScenarios('claude', {
 
 const SHELL = 'echo hi > f.txt';
 
-test('claude: the built-in -p run asks for Bash and is denied: success, with the denial named in the summary', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+test('claude: the built-in -p run asks for Bash and is denied: success, with the denial in the row, list --json and show', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
   await withSandbox('claude', [{ kind: 'shell', command: SHELL, text: 'I will create the file.' }, { kind: 'text', text: 'I could not create f.txt.' }], {}, async (sandbox, driver, env) => {
     const prompt = 'Create f.txt containing hi';
     const run = newRun(driver, prompt);
     const result = await runThroughRunner(sandbox, driver, { ...run, prompt, env });
     recordFixture(sandbox, driver, 'tool-denied', result.stdout);
-    assert.equal(result.row.status, 'success', 'today a run whose every action was denied still ends success');
+    assert.equal(result.row.status, 'success', 'the agent ended normally: still success, with the denials recorded');
     assert.deepEqual(result.summary.permissionDenials, [{ tool: 'Bash', summary: SHELL }]);
     assert.equal(result.summary.permissionDenialCount, 1);
+    assert.deepEqual(result.row.permission_denials, [{ tool: 'Bash', summary: SHELL }]);
+    assert.equal(result.row.permission_denial_count, 1);
+    const list = await runCli(['list', '--json', '--store', sandbox.storeDir], env, sandbox.work);
+    assert.equal(list.code, 0, list.stderr);
+    const listed = (JSON.parse(list.stdout) as TaskRow[]).find((r) => r.id === result.row.id);
+    assert.deepEqual(listed?.permission_denials, [{ tool: 'Bash', summary: SHELL }], 'list --json has the denials');
+    assert.equal(listed?.permission_denial_count, 1);
+    const show = await runCli(['show', result.row.id, '--store', sandbox.storeDir], env, sandbox.work);
+    assert.equal(show.code, 0, show.stderr);
+    assert.match(show.stdout, /^permission_denials: +Bash: echo hi > f\.txt$/m, show.stdout);
+    assert.match(show.stdout, /^permission_denial_count: +1$/m);
     assert.equal(result.summary.toolCalls, 1);
     assert.equal(fs.existsSync(path.join(sandbox.work, 'f.txt')), false, 'nothing was written');
     assert.ok(result.stdout.includes('"permission_denials":[{"tool_name":"Bash"'), 'the result line names the denied tool');
@@ -99,7 +111,7 @@ test('claude: an API error that clears on retry shows as retrying, then succeeds
   });
 });
 
-test('claude: rate_limit_event lines (claude.ai login) are kept in the log and in the summary', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+test('claude: rate_limit_event lines (claude.ai login) are kept in the log, the row and show', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
   await withSandbox(
     'claude',
     [{ kind: 'text', text: 'Close to the limit.', headers: anthropicUnifiedRateLimitHeaders('allowed_warning', 0.93) }],
@@ -111,12 +123,16 @@ test('claude: rate_limit_event lines (claude.ai login) are kept in the log and i
       assert.equal(warned.row.status, 'success');
       assert.deepEqual({ ...warned.summary.rateLimit, resetsAt: typeof warned.summary.rateLimit?.resetsAt }, { status: 'allowed_warning', kind: 'five_hour', utilization: 0.93, resetsAt: 'number' });
       assert.match(warned.log, /"type":"rate_limit_event"/);
+      assert.deepEqual(warned.row.rate_limit, warned.summary.rateLimit, 'the row keeps the last status');
+      const show = await runCli(['show', warned.row.id, '--store', sandbox.storeDir], env, sandbox.work);
+      assert.match(show.stdout, /^rate_limit: +allowed_warning \(five_hour, 93% used, resets \d{4}-/m, show.stdout);
 
       sandbox.server.setScript([{ kind: 'http-error', status: 429, headers: anthropicUnifiedRateLimitHeaders('rejected', 1) }]);
       const rejected = await runThroughRunner(sandbox, driver, { ...newRun(driver, prompt), prompt, env });
       recordFixture(sandbox, driver, 'rate-limit-rejected', rejected.stdout);
       assert.equal(rejected.row.status, 'failed');
       assert.equal(rejected.summary.rateLimit?.status, 'rejected');
+      assert.equal(rejected.row.rate_limit?.status, 'rejected');
       assert.ok(rejected.row.error, 'the limit message is the error');
       assert.match(rejected.log, /"type":"rate_limit_event"/);
       assertLogComplete(rejected);

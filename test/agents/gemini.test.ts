@@ -50,6 +50,8 @@ test('gemini: without yolo a headless run has no shell tool: success, with the r
     recordFixture(sandbox, driver, 'tool-denied', result.stdout);
     assert.equal(result.row.status, 'success');
     assert.deepEqual(result.summary.permissionDenials, [{ tool: 'run_shell_command', summary: SHELL }]);
+    assert.deepEqual(result.row.permission_denials, [{ tool: 'run_shell_command', summary: SHELL }], 'the row keeps the denial');
+    assert.equal(result.row.permission_denial_count, 1);
     assert.equal(fs.existsSync(path.join(sandbox.work, 'f.txt')), false);
     assert.match(result.stdout, /"error":\{"type":"tool_not_registered"/);
     assertLogComplete(result);

@@ -23,7 +23,7 @@ const COLUMNS = [
   'output_tokens', 'cache_read_tokens', 'cache_creation_tokens', 'cost_usd', 'output_bytes',
   'log_path', 'owner_id', 'owner_pid', 'owner_started_at', 'owner_host', 'child_pid',
   'child_started_at', 'heartbeat_at', 'resolved_at', 'resolution', 'parent_id',
-  'owner_start_ticks', 'child_start_ticks',
+  'owner_start_ticks', 'child_start_ticks', 'permission_denials', 'permission_denial_count', 'rate_limit',
 ];
 
 interface Row {

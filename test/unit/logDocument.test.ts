@@ -101,3 +101,10 @@ test('output header and footer', () => {
   const running = taskRow({ status: 'running', finished_at: null, cost_usd: null });
   assert.equal(outputFooter(running, T0 + 65_000, { emptyBody: true }), `(no output yet)\n${'─'.repeat(60)}\nRunning after 1m 05s — this view follows the output live.\n`);
 });
+
+test('output header lists denied actions', () => {
+  const row = taskRow({ permission_denials: [{ tool: 'Bash', summary: 'npm test' }], permission_denial_count: 2 });
+  const header = outputHeader(row);
+  assert.ok(header.includes("Denied:     2 actions denied (the agent's permission settings did not allow them; see agentTasks.agents)\n            Bash: npm test\n            … and 1 more\n"), header);
+  assert.equal(outputFooter(row, T0 + 999_999, { emptyBody: false }).split('\n')[1], 'Success, 2 actions denied after 3m 12s · $0.0123.');
+});

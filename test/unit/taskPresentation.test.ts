@@ -191,3 +191,24 @@ test('formatters', () => {
   assert.equal(formatAgo(T0, T0 + 26 * 3_600_000), '1 day ago');
   assert.equal(formatAgo(T0, T0 + 30 * 86_400_000), '2025-01-15');
 });
+
+test('denied actions: "success, N actions denied" with a warning icon; the tooltip lists them, escaped', () => {
+  const denied = taskRow({
+    permission_denials: [
+      { tool: 'Bash', summary: 'rm -rf [x](command:evil)' },
+      { tool: 'Edit', summary: '' },
+    ],
+    permission_denial_count: 12,
+  });
+  assert.equal(statusText(denied), 'success, 12 actions denied');
+  assert.equal(statusText(taskRow({ permission_denials: [{ tool: 'Bash', summary: 'ls' }], permission_denial_count: 1 })), 'success, 1 action denied');
+  assert.equal(statusText(taskRow({ output_bytes: 0, permission_denials: [{ tool: 'Bash', summary: 'ls' }], permission_denial_count: 1 })), 'success, 1 action denied', 'denials say more than "no output"');
+  assert.deepEqual(taskIcon(denied), { id: 'warning', color: 'list.warningForeground' });
+  assert.deepEqual(taskIcon(taskRow()), { id: 'check' }, 'no denials: a plain check');
+  assert.equal(statusText(taskRow({ status: 'failed', exit_code: 1, permission_denials: [{ tool: 'Bash', summary: 'ls' }], permission_denial_count: 1 })), 'failed (exit 1)');
+  const md = taskTooltipMarkdown(denied, { now: T0 + 200_000, own: false, host: 'devbox' });
+  assert.match(md, /\*\*12 actions denied\*\* \(the agent's permission settings did not allow them\):/);
+  assert.ok(md.includes('\n- Bash\\: rm \\-rf \\[x\\]\\(command\\:evil\\)\n- Edit\n- … and 10 more\n'), md);
+  assert.ok(!md.includes('](command:'), 'no link survives');
+  assert.ok(!taskTooltipMarkdown(taskRow(), { now: T0, own: false, host: 'devbox' }).includes('denied'));
+});

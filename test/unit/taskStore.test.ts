@@ -116,6 +116,46 @@ describe('finishTask', () => {
       assert.equal(done.name, 'task 1', 'start-time fields are kept');
     }));
 
+  test('denied tool calls and the rate-limit status survive the log, a snapshot and an archive segment', async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const denials = [
+      { tool: 'Bash', summary: 'npm test' },
+      { tool: 'Edit', summary: 'src/a.ts' },
+    ];
+    const rateLimit = { status: 'allowed_warning', resetsAt: 1_790_000_000, kind: 'five_hour', utilization: 0.93 };
+    const options = { dir, rotationGraceMs: 0, hotHistory: { max: 5, keep: 1 }, retention: { maxAgeDays: 0, maxRows: 0 } };
+    const store = await TaskStore.open(options);
+    const t0 = Date.now() - 100_000;
+    await store.startTask({ ...sampleTask(1), id: 'denied', started_at: t0 });
+    await store.updateRunning('denied', { rate_limit: rateLimit });
+    const done = await store.finishTask('denied', { status: 'success', exit_code: 0, permission_denials: denials, permission_denial_count: 7 });
+    assert.deepEqual(done.permission_denials, denials);
+    assert.equal(done.permission_denial_count, 7, 'the count of all denials, beyond the kept list');
+    assert.deepEqual(done.rate_limit, rateLimit);
+    await store.startTask({ ...sampleTask(2), id: 'plain', started_at: t0 + 1 });
+    const plain = await store.finishTask('plain', { status: 'success', exit_code: 0, permission_denials: [], permission_denial_count: 0 });
+    assert.deepEqual([plain.permission_denials, plain.permission_denial_count, plain.rate_limit], [[], 0, null]);
+    await store.close();
+
+    const replayed = await TaskStore.open({ ...options, hotHistory: { max: 100, keep: 100 } });
+    assert.deepEqual((await replayed.getTask('denied'))?.permission_denials, denials, 'from the log');
+    await replayed.compact();
+    await replayed.close();
+    const fromSnapshot = await TaskStore.open(options);
+    const row = await fromSnapshot.getTask('denied');
+    assert.deepEqual([row?.permission_denials, row?.permission_denial_count, row?.rate_limit], [denials, 7, rateLimit], 'from the snapshot');
+    for (let i = 0; i < 8; i++) {
+      await fromSnapshot.startTask({ ...sampleTask(10 + i), id: `later-${i}`, started_at: t0 + 10 + i });
+      await fromSnapshot.finishTask(`later-${i}`, { status: 'success', exit_code: 0 });
+    }
+    await fromSnapshot.compact();
+    assert.ok((await fsp.readdir(path.join(dir, 'archive'))).length > 0, 'an archive segment was written');
+    const archived = await fromSnapshot.getTask('denied');
+    assert.deepEqual([archived?.permission_denials, archived?.permission_denial_count, archived?.rate_limit], [denials, 7, rateLimit], 'from the segment');
+    await fromSnapshot.close();
+    await cleanup();
+  });
+
   test('a failure records exit code, signal and error', () =>
     withStore(async (store) => {
       await store.startTask({ ...sampleTask(1), id: 't1' });

@@ -6,6 +6,11 @@ import { formatCost, formatDuration } from '../../core/logRenderer';
 
 export { formatCost, formatDuration };
 
+/** Ends a message with a period unless it ends with punctuation already. */
+export function sentence(text: string): string {
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
 /** 980 → "980", 12_345 → "12.3k", 1_234_567 → "1.2M". */
 export function formatTokens(n: number): string {
   if (n < 1000) return String(Math.round(n));

@@ -8,10 +8,12 @@ import { promises as fsp } from 'node:fs';
 import { createLogRenderer, type LogRenderer } from '../../core/logRenderer';
 import type { OutputFormat, TaskRow } from '../../core/taskTypes';
 import { formatBytes, formatCost, formatDuration, formatTimestamp } from './format';
-import { displayTaskCommand, statusText, taskDurationMs, taskLabel } from './taskPresentation';
+import { deniedCount, deniedLines, deniedText, displayTaskCommand, statusText, taskDurationMs, taskLabel } from './taskPresentation';
 
 export const DEFAULT_MAX_SHOWN_BYTES = 4 * 1024 * 1024;
 const READ_CHUNK_BYTES = 256 * 1024;
+/** Denied calls listed in the output header (the parser keeps at most 50). */
+const DENIALS_HEADER_MAX = 50;
 
 export interface LogDocumentOptions {
   /** How much of the log's end is read at first, and how much rendered text is kept. */
@@ -192,14 +194,18 @@ export async function readTail(file: string, maxBytes = 16 * 1024): Promise<{ te
 
 /** The first lines of the output view: what ran, where, when. */
 export function outputHeader(row: TaskRow): string {
-  return [
+  const lines = [
     `Agent task: ${taskLabel(row)}`,
     `Command:    ${displayTaskCommand(row)}`,
     `Folder:     ${row.cwd}`,
     `Started:    ${formatTimestamp(row.started_at)}`,
-    '─'.repeat(60),
-    '',
-  ].join('\n');
+  ];
+  if (deniedCount(row) > 0) {
+    lines.push(`Denied:     ${deniedText(row)} (the agent's permission settings did not allow them; see agentTasks.agents)`);
+    for (const line of deniedLines(row, DENIALS_HEADER_MAX)) lines.push(`            ${line}`);
+  }
+  lines.push('─'.repeat(60), '');
+  return lines.join('\n');
 }
 
 /** The last line of the output view: how it ended, or that it is still running. */

@@ -9,6 +9,8 @@ import { displayArg, firstLine, formatCost, formatDuration, formatTimestamp, for
 const LABEL_MAX_CHARS = 80;
 const PROMPT_TOOLTIP_MAX_CHARS = 600;
 const ERROR_TOOLTIP_MAX_CHARS = 600;
+/** Denied calls listed in a tooltip (the output header lists more). */
+const DENIALS_TOOLTIP_MAX = 10;
 
 /** A row as shown: the journal's row, overlaid with what this window's runner learned since its last write. */
 export function withProgress(row: TaskRow, progress: RunningPatch | undefined): TaskRow {
@@ -45,6 +47,29 @@ export function isZeroOutputSuccess(row: TaskRow): boolean {
   return row.status === 'success' && row.output_bytes === 0;
 }
 
+/** Tool calls the agent was not allowed to make (its permission settings denied them). */
+export function deniedCount(row: TaskRow): number {
+  return Math.max(row.permission_denial_count ?? 0, row.permission_denials?.length ?? 0);
+}
+
+/** "1 action denied", "3 actions denied". */
+export function deniedText(row: TaskRow): string {
+  const n = deniedCount(row);
+  return `${n} ${n === 1 ? 'action' : 'actions'} denied`;
+}
+
+/**
+ * One line per denied call ("Bash: npm test"), at most `max`, then "… and N more". Untrusted
+ * text, already cleaned by the parser: callers escape it for their medium.
+ */
+export function deniedLines(row: TaskRow, max: number): string[] {
+  const denials = row.permission_denials ?? [];
+  const lines = denials.slice(0, max).map((d) => (d.summary ? `${d.tool}: ${d.summary}` : d.tool));
+  const more = deniedCount(row) - lines.length;
+  if (more > 0) lines.push(`… and ${more} more`);
+  return lines;
+}
+
 export function isUnresolvedInterrupted(row: TaskRow): boolean {
   return row.status === 'interrupted' && row.resolved_at === null;
 }
@@ -60,6 +85,7 @@ export function statusText(row: TaskRow): string {
     case 'running':
       return 'running';
     case 'success':
+      if (deniedCount(row) > 0) return `success, ${deniedText(row)}`;
       return isZeroOutputSuccess(row) ? 'success, no output' : 'success';
     case 'failed':
       if (row.exit_code !== null && row.exit_code >= 0) return `failed (exit ${row.exit_code})`;
@@ -103,7 +129,9 @@ export function taskIcon(row: TaskRow): IconSpec {
     case 'cancelled':
       return { id: 'debug-stop' };
     case 'success':
-      // An agent that "succeeded" without printing anything usually did nothing: worth a second look.
+      // An agent that "succeeded" without being allowed to act, or without printing anything,
+      // usually did not do what was asked: worth a second look.
+      if (deniedCount(row) > 0) return { id: 'warning', color: 'list.warningForeground' };
       return isZeroOutputSuccess(row) ? { id: 'circle-slash', color: 'list.warningForeground' } : { id: 'check' };
   }
 }
@@ -191,6 +219,10 @@ export function taskTooltipMarkdown(row: TaskRow, ctx: TooltipContext): string {
   }
   if (row.resolution !== null) field('Recovery', escapeMarkdown(row.resolution));
   if (row.error) field('Error', escapeMultiline(cap(row.error, ERROR_TOOLTIP_MAX_CHARS)));
+  if (deniedCount(row) > 0) {
+    lines.push('', `**${escapeMarkdown(deniedText(row))}** (the agent's permission settings did not allow them):  `);
+    for (const line of deniedLines(row, DENIALS_TOOLTIP_MAX)) lines.push(`- ${escapeMarkdown(line)}`);
+  }
   if (row.prompt) {
     lines.push('', '**Prompt:**  ', escapeMultiline(cap(row.prompt, PROMPT_TOOLTIP_MAX_CHARS)));
   }

@@ -40,6 +40,9 @@ export function taskRow(overrides: Partial<TaskRow> = {}): TaskRow {
     parent_id: null,
     owner_start_ticks: null,
     child_start_ticks: null,
+    permission_denials: [],
+    permission_denial_count: 0,
+    rate_limit: null,
     ...overrides,
   };
 }
