@@ -1,5 +1,6 @@
 import * as path from 'node:path';
 import type { Database, SqlJsStatic } from 'sql.js';
+import { crc32 } from './crc32';
 import { writeFileDurably } from './journalLog';
 import { INSERT_SQL, rowFromSql, rowToSql } from './journalOps';
 import { migrate, SCHEMA_VERSION, schemaVersion, tuneInMemory } from './schema';
@@ -11,6 +12,13 @@ import { errorCode, isLinkError, moveAside, readFileNoFollow } from './storeFile
  */
 
 export const SNAPSHOT_NAME = 'tasks.db';
+/**
+ * The snapshot's size and CRC-32 as written (`{"v":1,"size":…,"crc32":…}`). When the file still
+ * has them, its bytes are the ones a compaction wrote, and the open skips SQLite's structure
+ * check (the costliest step of an open). Any other sum file — missing, stale, damaged, a link —
+ * only means the check runs.
+ */
+export const SNAPSHOT_SUM_NAME = 'tasks.db.sum';
 const SQLITE_MAGIC = Buffer.from('SQLite format 3\0', 'latin1');
 
 export interface LoadedSnapshot {
@@ -18,6 +26,8 @@ export interface LoadedSnapshot {
   coveredSeq: number;
   /** The schema version the file was written with (0: no file). */
   fileVersion: number;
+  /** How the file was found sound: its sum file matched, or SQLite's structure check passed. */
+  verifiedBy?: 'sum' | 'quick_check';
   /** Set when the file was damaged: where it was moved, and how many rows were salvaged. */
   damage?: { movedTo: string | undefined; salvagedRows: number; reason: string };
 }
@@ -140,6 +150,7 @@ export function newDatabase(SQL: SqlJsStatic): Database {
  */
 export async function loadSnapshot(SQL: SqlJsStatic, dir: string, options: { readOnly?: boolean } = {}): Promise<LoadedSnapshot> {
   const file = path.join(dir, SNAPSHOT_NAME);
+  const sum = readFileNoFollow(path.join(dir, SNAPSHOT_SUM_NAME)).catch(() => undefined);
   let bytes: Buffer;
   let problem: string | null;
   try {
@@ -154,15 +165,18 @@ export async function loadSnapshot(SQL: SqlJsStatic, dir: string, options: { rea
   if (!problem) {
     let db: Database | undefined;
     try {
+      const verifiedBy = sumMatches(bytes, await sum) ? 'sum' : 'quick_check';
       db = new SQL.Database(bytes);
       const fileVersion = schemaVersion(db);
-      // Reading the schema and the status index touches the pages every open needs.
-      db.exec(`SELECT count(*) FROM task_history WHERE status = 'running'`);
-      problem = structureProblem(db);
+      if (verifiedBy === 'quick_check') {
+        // Reading the schema and the status index touches the pages every open needs.
+        db.exec(`SELECT count(*) FROM task_history WHERE status = 'running'`);
+        problem = structureProblem(db);
+      }
       if (!problem) {
         tuneInMemory(db);
         if (fileVersion <= SCHEMA_VERSION) migrate(db);
-        return { db, coveredSeq: coveredSeqOf(db), fileVersion };
+        return { db, coveredSeq: coveredSeqOf(db), fileVersion, verifiedBy };
       }
       db.close();
     } catch (err) {
@@ -177,10 +191,26 @@ export async function loadSnapshot(SQL: SqlJsStatic, dir: string, options: { rea
   return { db, coveredSeq: 0, fileVersion: SCHEMA_VERSION, damage: { movedTo, salvagedRows, reason: problem } };
 }
 
-/** Writes the snapshot atomically: temp file, fdatasync, rename, fsync of the folder. */
+/**
+ * Writes the snapshot atomically (temp file, fdatasync, rename, fsync of the folder), then its sum
+ * file: a crash between the two leaves an older sum, which only costs the next open a check.
+ */
 export async function writeSnapshot(db: Database, dir: string, coveredSeq: number, tag: string): Promise<number> {
   db.run(`INSERT OR REPLACE INTO store_meta (key, value) VALUES ('covered_log_seq', ?)`, [String(coveredSeq)]);
   const bytes = db.export();
   await writeFileDurably(path.join(dir, SNAPSHOT_NAME), bytes, tag);
+  const sum = JSON.stringify({ v: 1, size: bytes.length, crc32: crc32(bytes) });
+  await writeFileDurably(path.join(dir, SNAPSHOT_SUM_NAME), Buffer.from(sum + '\n'), tag).catch(() => undefined);
   return bytes.length;
+}
+
+/** True when the sum file describes exactly these bytes. */
+function sumMatches(bytes: Uint8Array, sumFile: Buffer | undefined): boolean {
+  if (sumFile === undefined || sumFile.length > 200) return false;
+  try {
+    const sum = JSON.parse(sumFile.toString('utf8')) as { v?: unknown; size?: unknown; crc32?: unknown };
+    return sum.v === 1 && sum.size === bytes.length && sum.crc32 === crc32(bytes);
+  } catch {
+    return false;
+  }
 }
