@@ -3,9 +3,12 @@
  * Resume session, Restart from scratch, Open Log or Dismiss. The new run's parent_id points at
  * the interrupted row, which is then resolved. If the interrupted task's agent process outlived
  * its editor, the user is told and offered to stop it first: two agents must never work on one
- * session (or on one folder's files at once).
+ * session (or on one folder's files at once). Before Resume is offered, the agent's own store is
+ * searched for the session (core/agentSessions.ts): a session it no longer has offers Restart,
+ * with the reason, instead of a Resume that would fail at once.
  */
 import * as vscode from 'vscode';
+import { findAgentSession } from '../core/agentSessions';
 import { hostName } from '../core/processIdentity';
 import type { TaskRow } from '../core/taskTypes';
 import * as config from './config';
@@ -15,6 +18,7 @@ import { AGENTS_SETTING, usesPrompt } from './model/agentProfiles';
 import { Commands } from './model/ids';
 import { readTail } from './model/logDocument';
 import {
+  checkedResume,
   interruptedPickItem,
   lastReadableLine,
   planRerun,
@@ -22,7 +26,9 @@ import {
   recoverActions,
   RESUME_PROMPT,
   resumedTaskName,
+  sessionQuery,
   type RecoverAction,
+  type ResumePlan,
 } from './model/recoverChoices';
 import { isUnresolvedInterrupted, taskLabel } from './model/taskPresentation';
 import { childOf, isProcessAlive, stopProcessTree } from '../core/processControl';
@@ -129,6 +135,20 @@ async function ensureAgentStopped(ctx: AgentTasksContext, row: TaskRow, what: st
   return true;
 }
 
+/**
+ * Resume, once the agent's session was looked for where the agent keeps it, in the environment
+ * the resumed run would get (process.env and the profile's env: nothing of it is journaled).
+ */
+async function withSessionChecked(ctx: AgentTasksContext, row: TaskRow, resume: ResumePlan): Promise<ResumePlan> {
+  const query = sessionQuery(row, resume, process.env);
+  if (query === null) return resume;
+  const check = await findAgentSession(query);
+  if (check.state === 'found') ctx.log.debug(`Task ${row.id}: session ${query.sessionId} is in ${check.path}`);
+  else if (check.state === 'missing') ctx.log.info(`Task ${row.id}: ${check.reason} Resume is not offered.`);
+  else if (check.detail !== undefined) ctx.log.info(`Task ${row.id}: could not tell whether session ${query.sessionId} exists (${check.detail}); Resume is offered.`);
+  return checkedResume(resume, check);
+}
+
 /** Agent Tasks: Recover Interrupted Task… Returns the new task's id when a run started. */
 async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | undefined> {
   const services = await ctx.services();
@@ -142,10 +162,11 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
     return undefined;
   }
   const entry = findProfile(config.agentProfiles(), row.agent);
-  const resume = planResume(row, entry);
+  let resume = planResume(row, entry);
   const rerun = planRerun(row, entry);
-  const { items, notes } = recoverActions(row, resume, rerun);
   let action = args.action;
+  if (action === undefined || action === 'resume') resume = await withSessionChecked(ctx, row, resume);
+  const { items, notes } = recoverActions(row, resume, rerun);
   if (action === undefined) {
     const picked = await vscode.window.showQuickPick(
       items.map((item) => ({ label: item.label, detail: item.detail, action: item.action })),
@@ -163,7 +184,7 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
       await services.store.resolveInterrupted(row.id, 'dismissed');
       return undefined;
     case 'resume': {
-      if (resume.kind === 'impossible') throw new UserFacingError(resume.reason, AGENTS_SETTING);
+      if (resume.kind === 'impossible') throw new UserFacingError(resume.reason, resume.sessionMissing ? undefined : AGENTS_SETTING);
       if (!(await ensureAgentStopped(ctx, row, 'resuming it', args.stopAgent === true))) return undefined;
       if (await services.store.hasInFlightTask({ sessionId: resume.sessionId })) {
         throw new UserFacingError(`Session ${resume.sessionId} is already running in another task: two agents must not work on one session.`);

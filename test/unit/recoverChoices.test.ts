@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  checkedResume,
   resumedTaskName,
   interruptedNotice,
   interruptedPickItem,
@@ -8,6 +9,7 @@ import {
   planRerun,
   planResume,
   recoverActions,
+  sessionQuery,
 } from '../../src/extension/model/recoverChoices';
 import { BUILTIN_PROFILES, resolveProfiles, validateProfile, type ProfileEntry } from '../../src/extension/model/agentProfiles';
 import { T0, taskRow } from './helpers/taskRows';
@@ -85,6 +87,54 @@ test('recover actions: resume only when possible, with the reason otherwise', ()
   const some = recoverActions(noSession, planResume(noSession, claude), planRerun(noSession, claude));
   assert.deepEqual(some.items.map((i) => i.action), ['restart', 'openLog', 'dismiss']);
   assert.deepEqual(some.notes, ['Resume is not available: the agent never reported a session ID.']);
+});
+
+test('before Resume: the session is looked for as the row’s agent, in the profile’s environment over the base one', () => {
+  const resume = planResume(interrupted, claude);
+  assert.deepEqual(sessionQuery(interrupted, resume, { HOME: '/home/me', PATH: '/usr/bin' }), {
+    format: 'claude-stream-json',
+    command: 'claude',
+    sessionId: 'sess-1',
+    cwd: '/home/me/project',
+    env: {
+      HOME: '/home/me',
+      PATH: '/usr/bin',
+      AGENT_TASKS_TASK_ID: interrupted.id,
+      AGENT_TASKS_SESSION_ID: 'sess-1',
+      AGENT_TASKS_WORKSPACE_FOLDER: interrupted.workspace ?? interrupted.cwd,
+    },
+  });
+  const mine = validateProfile(
+    'claude',
+    { command: 'claude', args: [], resumeArgs: ['--resume', '${sessionId}'], format: 'claude-stream-json', env: { CLAUDE_CONFIG_DIR: '${workspaceFolder}/.claude-here', HOME: '/srv/agent' } },
+    'user',
+  );
+  const query = sessionQuery(interrupted, planResume(interrupted, mine), { HOME: '/home/me', CLAUDE_CONFIG_DIR: '/etc/claude' });
+  assert.equal(query?.env.HOME, '/srv/agent', 'the profile’s env wins');
+  assert.equal(query?.env.CLAUDE_CONFIG_DIR, `${interrupted.workspace ?? interrupted.cwd}/.claude-here`, 'with its placeholders expanded');
+  assert.equal(sessionQuery({ ...interrupted, session_id: null }, planResume({ ...interrupted, session_id: null }, claude), {}), null, 'nothing to look for when Resume is impossible anyway');
+});
+
+test('a session the agent no longer has: no Resume, Restart first, with the reason', () => {
+  const resume = planResume(interrupted, claude);
+  const reason = 'Claude Code has no transcript of session sess-1 under ~/.claude/projects, so resuming it would fail ("No conversation found").';
+  const gone = checkedResume(resume, { state: 'missing', reason });
+  assert.deepEqual(gone, { kind: 'impossible', reason: `Resume is not available: ${reason}`, sessionMissing: true });
+  assert.equal(checkedResume(resume, { state: 'found', path: '/home/me/.claude/projects/p/sess-1.jsonl' }), resume);
+  assert.equal(checkedResume(resume, { state: 'unknown', detail: 'could not read ~/.claude/projects: EACCES' }), resume, 'unsure: Resume stays');
+  const impossible = planResume({ ...interrupted, session_id: null }, claude);
+  assert.equal(checkedResume(impossible, { state: 'missing', reason }), impossible, 'an earlier reason stays the reason');
+
+  const actions = recoverActions(interrupted, gone, planRerun(interrupted, claude));
+  assert.deepEqual(actions.items.map((i) => i.action), ['restart', 'openLog', 'dismiss']);
+  assert.equal(actions.items[0].label, '$(debug-restart) Restart from scratch');
+  assert.equal(actions.items[0].detail, 'Run the same command and prompt again in /home/me/project, in a new session (the old one is gone)');
+  assert.deepEqual(actions.notes, [
+    'Resume is not available: Claude Code has no transcript of session sess-1 under ~/.claude/projects, so resuming it would fail ("No conversation found").',
+  ]);
+  const found = recoverActions(interrupted, checkedResume(resume, { state: 'found', path: '/x' }), planRerun(interrupted, claude));
+  assert.deepEqual(found.items.map((i) => i.action), ['resume', 'restart', 'openLog', 'dismiss']);
+  assert.equal(found.items[1].detail, 'Run the same command and prompt again in /home/me/project, in a new session');
 });
 
 test('a resumed run is named after the task it continues, marked once', () => {

@@ -3,10 +3,11 @@
  * the picker items of the Recover command, which actions apply, and how a task is run again
  * (through its profile, or verbatim when the profile is gone).
  */
+import type { AgentSessionCheck, AgentSessionQuery } from '../../core/agentSessions';
 import { renderLogLine } from '../../core/logRenderer';
 import { lastDisplayLine } from '../../core/outputParsers';
 import type { OutputFormat, TaskRow } from '../../core/taskTypes';
-import { passesSessionId, profileSettingPath, usesPrompt, type AgentProfile, type ProfileEntry } from './agentProfiles';
+import { expandProfile, passesSessionId, profileSettingPath, usesPrompt, type AgentProfile, type ProfileEntry } from './agentProfiles';
 import { formatAgo, formatDuration, plural } from './format';
 import { taskDurationMs, taskLabel } from './taskPresentation';
 
@@ -87,7 +88,10 @@ export function planRerun(row: TaskRow, entry: ProfileEntry | undefined): RerunP
   return { kind: 'verbatim', command: row.command, args: row.args, format: row.format };
 }
 
-export type ResumePlan = { readonly kind: 'resume'; readonly profile: AgentProfile; readonly sessionId: string } | { readonly kind: 'impossible'; readonly reason: string };
+export type ResumePlan =
+  | { readonly kind: 'resume'; readonly profile: AgentProfile; readonly sessionId: string }
+  /** `sessionMissing`: the profile is fine, but the agent no longer has the session (see checkedResume). */
+  | { readonly kind: 'impossible'; readonly reason: string; readonly sessionMissing?: true };
 
 /** Resume session: the same session continues, through the profile's `resumeArgs`. */
 export function planResume(row: TaskRow, entry: ProfileEntry | undefined): ResumePlan {
@@ -106,6 +110,34 @@ export function planResume(row: TaskRow, entry: ProfileEntry | undefined): Resum
   return { kind: 'resume', profile: entry.profile, sessionId: row.session_id };
 }
 
+/**
+ * What to look for before Resume is offered: the session of the agent that ran the row (its
+ * format and program), in the environment the resumed run would get (`baseEnv`, i.e.
+ * process.env, with the profile's `env` on top: HOME, CLAUDE_CONFIG_DIR, CODEX_HOME…). Null
+ * when Resume is not possible anyway.
+ */
+export function sessionQuery(row: TaskRow, resume: ResumePlan, baseEnv: Readonly<Record<string, string | undefined>>): AgentSessionQuery | null {
+  if (resume.kind !== 'resume') return null;
+  const vars = { prompt: null, sessionId: resume.sessionId, workspaceFolder: row.workspace ?? row.cwd, taskId: row.id };
+  let profileEnv: Record<string, string>;
+  try {
+    profileEnv = expandProfile(resume.profile, 'resume', vars).env;
+  } catch {
+    profileEnv = { ...resume.profile.env };
+  }
+  return { format: row.format, command: row.command, sessionId: resume.sessionId, cwd: row.cwd, env: { ...baseEnv, ...profileEnv } };
+}
+
+/**
+ * Resume after looking for the session: a session the agent no longer has is not offered (the
+ * run would fail at once, e.g. Claude's "No conversation found"); Restart is, with the reason.
+ * 'found' and 'unknown' (not an agent we know, an unreadable folder) keep Resume.
+ */
+export function checkedResume(resume: ResumePlan, check: AgentSessionCheck): ResumePlan {
+  if (resume.kind !== 'resume' || check.state !== 'missing') return resume;
+  return { kind: 'impossible', reason: `Resume is not available: ${check.reason}`, sessionMissing: true };
+}
+
 export interface RecoverActions {
   readonly items: readonly RecoverActionItem[];
   /** Why Resume or Restart are missing, for the picker's title. */
@@ -121,7 +153,8 @@ export function recoverActions(row: TaskRow, resume: ResumePlan, rerun: RerunPla
     notes.push(resume.reason);
   }
   if (rerun.kind !== 'impossible') {
-    items.push({ action: 'restart', label: '$(debug-restart) Restart from scratch', detail: `Run the same command${row.prompt ? ' and prompt' : ''} again in ${row.cwd}, in a new session` });
+    const why = resume.kind === 'impossible' && resume.sessionMissing ? ' (the old one is gone)' : '';
+    items.push({ action: 'restart', label: '$(debug-restart) Restart from scratch', detail: `Run the same command${row.prompt ? ' and prompt' : ''} again in ${row.cwd}, in a new session${why}` });
   } else {
     notes.push(rerun.reason);
   }
