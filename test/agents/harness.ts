@@ -1,14 +1,16 @@
 /**
  * What the real-agent scenarios share: one private sandbox per test (HOME, working folder, task
- * store, TMPDIR, all under one temp folder), a driver per CLI (its argv as the project's profiles
- * pass it, its config files pointing at the mock model server, its transcript), and two ways to
- * run it: through `TaskRunner` over a real `TaskStore`, and through the `agent-tasks run` CLI.
+ * store, TMPDIR, all under one temp folder), a driver per CLI (its argv: the extension's built-in
+ * profile of that name, expanded by the extension's own `expandProfile`; its config files pointing
+ * at the mock model server; its transcript), and two ways to run it: through `TaskRunner` over a
+ * real `TaskStore`, and through the `agent-tasks run` CLI.
  *
  * Every agent gets HTTPS_PROXY/HTTP_PROXY pointing at the mock: whatever it tries to reach besides
  * its base URL is recorded (and refused) there instead of leaving the machine. The scenarios assert
  * that nothing did.
  */
 import { spawn } from 'child_process';
+import { randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -17,7 +19,8 @@ import { createOutputParser, type OutputSummary } from '../../src/core/outputPar
 import { TaskRunner, type RunningTask } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
 import type { OutputFormat, TaskRow } from '../../src/core/taskTypes';
-import { ensureAgents, log, type AgentKind, type AgentTool } from './agentSetup';
+import { BUILTIN_PROFILES, expandProfile, passesSessionId, type AgentProfile, type RunMode } from '../../src/extension/model/agentProfiles';
+import { AGENT_PACKAGES, ensureAgents, log, type AgentKind, type AgentTool } from './agentSetup';
 import { startMockModelServer, type MockModelServer, type Step, type Vendor } from './mockModelServer';
 
 /** out/test/agents → out/src/cli/main.js (tsc output of the CLI). */
@@ -91,11 +94,15 @@ export interface AgentDriver {
   readonly vendor: Vendor;
   readonly format: OutputFormat;
   readonly tool: AgentTool;
-  /** The argv of a new run, as a profile passes it (the prompt is one element). */
+  /**
+   * The argv of a new run: the built-in profile's `args`, expanded as the extension expands them
+   * (the prompt is one element). For an agent that takes our session id, an empty `sessionId`
+   * gets a fresh one (the caller then learns it from the output, as for the others).
+   */
   args(prompt: string, sessionId: string): string[];
-  /** The argv that continues `sessionId`. */
+  /** The argv that continues `sessionId`: the built-in profile's `resumeArgs`, expanded. */
   resumeArgs(prompt: string, sessionId: string): string[];
-  /** True when the run's session id is chosen before it starts (`--session-id`). */
+  /** True when the run's session id is chosen before it starts: the built-in passes `${sessionId}` to a new run (Claude, Gemini). */
   readonly presetsSessionId: boolean;
   /** Writes the agent's config files into the sandbox; returns the environment the agent needs. */
   prepare(sandbox: Sandbox, options?: DriverOptions): Record<string, string>;
@@ -124,16 +131,43 @@ function baseEnv(sandbox: Sandbox): Record<string, string> {
   };
 }
 
+/** The built-in profile of an agent (src/extension/model/agentProfiles.ts), checked to run the CLI the suite installed. */
+function builtinProfile(kind: AgentKind): AgentProfile {
+  const profile = BUILTIN_PROFILES.find((p) => p.name === kind);
+  if (profile === undefined) throw new Error(`no built-in "${kind}" profile in BUILTIN_PROFILES`);
+  if (profile.command !== AGENT_PACKAGES[kind].binName || profile.shell) {
+    throw new Error(`the built-in "${kind}" profile runs ${JSON.stringify(profile.command)}${profile.shell ? ' through a shell' : ''}, not the ${AGENT_PACKAGES[kind].pkg} bin "${AGENT_PACKAGES[kind].binName}"`);
+  }
+  for (const arg of [...profile.args, ...(profile.resumeArgs ?? [])]) {
+    // args()/resumeArgs() know only the prompt and the session: a built-in needing more must be taught here.
+    if (arg.includes('${workspaceFolder}') || arg.includes('${taskId}')) throw new Error(`the built-in "${kind}" profile uses ${arg}: the harness does not expand it`);
+  }
+  return profile;
+}
+
+/** The argv, format and session handling of a driver: those of the agent's built-in profile. */
+function profileArgv(kind: AgentKind): Pick<AgentDriver, 'format' | 'args' | 'resumeArgs' | 'presetsSessionId'> {
+  const profile = builtinProfile(kind);
+  const presets = passesSessionId(profile, 'start');
+  const expand = (mode: RunMode, prompt: string, sessionId: string): string[] =>
+    expandProfile(profile, mode, { prompt, sessionId, workspaceFolder: '', taskId: '' }).args;
+  return {
+    format: profile.format,
+    presetsSessionId: presets,
+    args: (prompt, sessionId) => expand('start', prompt, presets && sessionId === '' ? randomUUID() : sessionId),
+    resumeArgs: (prompt, sessionId) => {
+      if (profile.resumeArgs === undefined) throw new Error(`the built-in "${kind}" profile cannot resume`);
+      return expand('resume', prompt, sessionId);
+    },
+  };
+}
+
 function claudeDriver(tool: AgentTool): AgentDriver {
   return {
     kind: 'claude',
     vendor: 'anthropic',
-    format: 'claude-stream-json',
     tool,
-    presetsSessionId: true,
-    // The built-in `claude` profile (src/extension/model/agentProfiles.ts).
-    args: (prompt, sessionId) => ['-p', prompt, '--output-format', 'stream-json', '--verbose', '--session-id', sessionId],
-    resumeArgs: (prompt, sessionId) => ['-p', prompt, '--resume', sessionId, '--output-format', 'stream-json', '--verbose'],
+    ...profileArgv('claude'),
     prepare(sandbox, options = {}) {
       return {
         ...baseEnv(sandbox),
@@ -157,13 +191,9 @@ function codexDriver(tool: AgentTool): AgentDriver {
   return {
     kind: 'codex',
     vendor: 'openai',
-    format: 'codex-json',
     tool,
-    presetsSessionId: false,
-    // What a user needs today; the built-in lacks `-s workspace-write` (see docs/AGENTS-TESTING.md).
-    args: (prompt) => ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', prompt],
-    // `-s` must come before `resume`: `exec resume` does not take it.
-    resumeArgs: (prompt, sessionId) => ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', 'resume', sessionId, prompt],
+    // `exec --json -s workspace-write --skip-git-repo-check [resume ID] PROMPT`: `-s` must come before `resume`.
+    ...profileArgv('codex'),
     prepare(sandbox, options = {}) {
       const codexHome = path.join(sandbox.home, '.codex');
       fs.mkdirSync(codexHome, { recursive: true });
@@ -206,12 +236,8 @@ function geminiDriver(tool: AgentTool): AgentDriver {
   return {
     kind: 'gemini',
     vendor: 'gemini',
-    format: 'gemini-stream-json',
     tool,
-    presetsSessionId: false,
-    // The `gemini` built-in recommended in docs/AGENTS-TESTING.md.
-    args: (prompt) => ['-m', 'gemini-2.5-flash', '-p', prompt, '--output-format', 'stream-json', '--approval-mode', 'yolo'],
-    resumeArgs: (prompt, sessionId) => ['-m', 'gemini-2.5-flash', '--resume', sessionId, '-p', prompt, '--output-format', 'stream-json', '--approval-mode', 'yolo'],
+    ...profileArgv('gemini'),
     prepare(sandbox, options = {}) {
       const dir = path.join(sandbox.home, '.gemini');
       fs.mkdirSync(dir, { recursive: true });

@@ -50,9 +50,37 @@ test('built-in claude expands to the documented argv, with the prompt as one ele
 
 test('built-in claude resume and codex start/resume argv', () => {
   assert.deepEqual(expandProfile(builtin('claude'), 'resume', VARS).args, ['-p', 'Fix it', '--resume', 'sess-1', '--output-format', 'stream-json', '--verbose']);
-  assert.deepEqual(expandProfile(builtin('codex'), 'start', VARS).args, ['exec', '--json', 'Fix it']);
-  assert.deepEqual(expandProfile(builtin('codex'), 'resume', VARS).args, ['exec', 'resume', 'sess-1', '--json', 'Fix it']);
+  // The sandbox that lets edits and commands run; -s and --skip-git-repo-check are `exec` options, before `resume`.
+  assert.deepEqual(expandProfile(builtin('codex'), 'start', VARS).args, ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', 'Fix it']);
+  assert.deepEqual(expandProfile(builtin('codex'), 'resume', VARS).args, ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', 'resume', 'sess-1', 'Fix it']);
+  assert.equal(builtin('codex').command, 'codex');
   assert.equal(builtin('codex').format, 'codex-json');
+});
+
+test('built-in gemini: headless stream-json with a fixed model, yolo approvals, our session id; resume by id', () => {
+  const prompt = 'two\nlines "and" $(quotes)';
+  const e = expandProfile(builtin('gemini'), 'start', { ...VARS, prompt });
+  assert.equal(e.command, 'gemini');
+  assert.deepEqual(e.args, ['-m', 'gemini-2.5-flash', '-p', prompt, '--output-format', 'stream-json', '--approval-mode', 'yolo', '--session-id', 'sess-1']);
+  assert.equal(e.format, 'gemini-stream-json');
+  assert.equal(e.shell, false);
+  assert.deepEqual(expandProfile(builtin('gemini'), 'resume', VARS).args, ['-m', 'gemini-2.5-flash', '--resume', 'sess-1', '-p', 'Fix it', '--output-format', 'stream-json', '--approval-mode', 'yolo']);
+});
+
+test('built-ins: claude, codex, gemini, in that order, each valid as a user profile and able to resume', () => {
+  assert.deepEqual(BUILTIN_PROFILES.map((p) => p.name), ['claude', 'codex', 'gemini']);
+  for (const p of BUILTIN_PROFILES) {
+    assert.equal(p.source, 'built-in');
+    assert.ok((OUTPUT_FORMATS as readonly string[]).includes(p.format), p.name);
+    // The same checks a user's copy of it goes through.
+    const copy = ok(validateProfile(p.name, { command: p.command, args: [...p.args], resumeArgs: p.resumeArgs, format: p.format }, 'user'));
+    assert.deepEqual({ ...copy, source: 'built-in' }, p);
+    assert.ok(p.resumeArgs?.includes('${sessionId}'), `${p.name} resumes by session id`);
+    assert.equal(usesPrompt(p), true, p.name);
+    assert.equal(usesPrompt(p, 'resume'), true, p.name);
+    // The prompt is one whole argument, never glued to an option (`--prompt=…`): it is shown as <prompt>.
+    for (const args of [p.args, p.resumeArgs ?? []]) assert.deepEqual(args.filter((a) => a.includes('${prompt}')), ['${prompt}'], p.name);
+  }
 });
 
 test('expansion sets the AGENT_TASKS_* variables and substitutes env values', () => {
@@ -136,6 +164,9 @@ test('usesPrompt and passesSessionId', () => {
   assert.equal(passesSessionId(builtin('claude')), true);
   assert.equal(passesSessionId(builtin('codex')), false);
   assert.equal(passesSessionId(builtin('codex'), 'resume'), true);
+  // Gemini takes a preset id (`--session-id`), so it is journaled before the run starts, as Claude's.
+  assert.equal(passesSessionId(builtin('gemini')), true);
+  assert.equal(passesSessionId(builtin('gemini'), 'resume'), true);
   assert.equal(usesPrompt(ok(validateProfile('t', { command: 'npm', args: ['test'] }, 'user'))), false);
   assert.equal(usesPrompt(ok(validateProfile('t', { command: 'agent "$AGENT_TASKS_PROMPT"', shell: true }, 'user'))), true);
   assert.equal(usesPrompt(ok(validateProfile('t', { command: 'agent', args: ['$AGENT_TASKS_PROMPT'] }, 'user'))), false);
@@ -149,7 +180,7 @@ test('profileSettingPath quotes names that are not plain words', () => {
 
 test('resolveProfiles: built-ins, user replaces built-in whole, null removes, order kept', () => {
   const r = resolveProfiles({ user: { claude: { command: '/opt/claude', args: ['-p', '${prompt}'] }, codex: null, tests: { command: 'npm', args: ['test'] } } }, true);
-  assert.deepEqual(r.entries.map((e) => `${e.name}:${e.kind}:${e.source}`), ['claude:ok:user', 'tests:ok:user']);
+  assert.deepEqual(r.entries.map((e) => `${e.name}:${e.kind}:${e.source}`), ['claude:ok:user', 'gemini:ok:built-in', 'tests:ok:user']);
   const claude = ok(r.entries[0]);
   assert.equal(claude.command, '/opt/claude');
   assert.equal(claude.resumeArgs, undefined, 'no field-by-field merge with the built-in');
@@ -159,7 +190,7 @@ test('resolveProfiles: built-ins, user replaces built-in whole, null removes, or
 
 test('resolveProfiles: a non-object setting is reported and ignored', () => {
   const r = resolveProfiles({ user: ['claude'] }, true);
-  assert.deepEqual(r.entries.map((e) => e.name), ['claude', 'codex']);
+  assert.deepEqual(r.entries.map((e) => e.name), ['claude', 'codex', 'gemini']);
   assert.deepEqual(r.problems, ['agentTasks.agents (user settings) must be an object of profiles (name → { "command": …, "args": […] }), not an array; it is ignored.']);
 });
 
@@ -193,13 +224,17 @@ test('resolveDefaultAgent: most specific trusted scope, user only when untrusted
 
 test('orderForPicking puts the default first', () => {
   const r = resolveProfiles({ user: { tests: { command: 'npm' } } }, true);
-  assert.deepEqual(orderForPicking(r.entries, 'tests').map((e) => e.name), ['tests', 'claude', 'codex']);
-  assert.deepEqual(orderForPicking(r.entries, 'nope').map((e) => e.name), ['claude', 'codex', 'tests']);
+  assert.deepEqual(orderForPicking(r.entries, 'tests').map((e) => e.name), ['tests', 'claude', 'codex', 'gemini']);
+  assert.deepEqual(orderForPicking(r.entries, 'gemini').map((e) => e.name), ['gemini', 'claude', 'codex', 'tests']);
+  assert.deepEqual(orderForPicking(r.entries, 'nope').map((e) => e.name), ['claude', 'codex', 'gemini', 'tests']);
 });
 
 test('profileCommandPreview', () => {
   assert.equal(profileCommandPreview(builtin('claude')), 'claude -p ${prompt} --output-format stream-json --verbose --session-id ${sessionId}');
-  assert.equal(profileCommandPreview(builtin('codex'), 'resume'), 'codex exec resume ${sessionId} --json ${prompt}');
+  assert.equal(profileCommandPreview(builtin('codex')), 'codex exec --json -s workspace-write --skip-git-repo-check ${prompt}');
+  assert.equal(profileCommandPreview(builtin('codex'), 'resume'), 'codex exec --json -s workspace-write --skip-git-repo-check resume ${sessionId} ${prompt}');
+  assert.equal(profileCommandPreview(builtin('gemini')), 'gemini -m gemini-2.5-flash -p ${prompt} --output-format stream-json --approval-mode yolo --session-id ${sessionId}');
+  assert.equal(profileCommandPreview(builtin('gemini'), 'resume'), 'gemini -m gemini-2.5-flash --resume ${sessionId} -p ${prompt} --output-format stream-json --approval-mode yolo');
   assert.equal(profileCommandPreview(ok(validateProfile('x', { command: 'x', args: ['a b', '--p=${prompt}'] }, 'user'))), 'x "a b" "--p=\\${prompt}"');
 });
 

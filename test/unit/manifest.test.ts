@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { OUTPUT_FORMATS, type TaskRow } from '../../src/core/taskTypes';
+import { BUILTIN_PROFILES, profileCommandPreview } from '../../src/extension/model/agentProfiles';
 import { Commands, ContextKeys, TASKS_VIEW_ID, VIEW_CONTAINER_ID } from '../../src/extension/model/ids';
 import { taskContextValue } from '../../src/extension/model/taskPresentation';
 import { T0, taskRow } from './helpers/taskRows';
@@ -124,6 +125,22 @@ test('settings: names, types, defaults, descriptions', () => {
   assert.deepEqual(profile.required, ['command']);
   assert.deepEqual(profile.properties.format.enum, [...OUTPUT_FORMATS]);
   assert.deepEqual(profile.properties.args.items, { type: 'string' });
+});
+
+test('the settings and the README name every built-in profile with its command lines', () => {
+  const props = contributes.configuration.properties;
+  const agents: string = props['agentTasks.agents'].markdownDescription;
+  const defaultAgent: string = props['agentTasks.defaultAgent'].markdownDescription;
+  const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+  for (const p of BUILTIN_PROFILES) {
+    for (const mode of ['start', 'resume'] as const) {
+      const line = profileCommandPreview(p, mode);
+      assert.ok(agents.includes(`\`${line}\``), `agentTasks.agents describes ${p.name} (${mode}): ${line}`);
+      assert.ok(readme.includes(`\`${line}\``), `README.md lists ${p.name} (${mode}): ${line}`);
+    }
+    assert.ok(defaultAgent.includes(`\`${p.name}\``), `agentTasks.defaultAgent names the built-in ${p.name}`);
+  }
+  assert.ok(BUILTIN_PROFILES.some((p) => p.name === props['agentTasks.defaultAgent'].default), 'the default agent is a built-in');
 });
 
 test('restricted configurations for untrusted workspaces', () => {

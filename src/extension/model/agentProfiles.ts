@@ -52,6 +52,32 @@ export type ProfileEntry =
   /** Defined only in workspace settings of an untrusted workspace: not run. */
   | { readonly kind: 'blocked'; readonly name: string; readonly source: ProfileSource; readonly problem: string };
 
+/**
+ * The built-in profiles, checked against the real CLIs by the real-agent suite (test/agents, whose
+ * drivers run exactly these argv; docs/AGENTS-TESTING.md):
+ *
+ * - Claude and Gemini take our session id (`--session-id`), so it is journaled before the spawn
+ *   and even a run killed in its first second can be resumed. Codex picks its own thread id.
+ * - Codex: `-s workspace-write`, else its read-only default sandbox refuses every edit and command
+ *   while the run "succeeds" (the refused commands are not even items on stdout). `-s` and
+ *   `--skip-git-repo-check` go before `resume` (they are `exec` options). `--skip-git-repo-check`:
+ *   a task runs in the folder the user opened, git repository or not, as Claude and Gemini do;
+ *   without it Codex refuses any folder outside a git repository that its config does not trust,
+ *   with the reason on stderr only (the row would say just "Exited with code 1"). The flag skips
+ *   only that check: the sandbox still limits writes to the working folder, and an untrusted
+ *   project's own `.codex/config.toml` stays ignored ("Untrusted project-local configuration is
+ *   disabled").
+ * - Gemini: `-m gemini-2.5-flash` (the default `auto` makes a routing call to pick a model first),
+ *   `--approval-mode yolo` (without it a headless run has no shell tool: the model's call is
+ *   refused as `tool_not_registered`). Its own folder trust is kept: in a folder never trusted in
+ *   Gemini it downgrades yolo and exits 55, with its reason on stderr.
+ * - The prompt is an argument where the CLI still reads options, so a prompt starting with "-" (a
+ *   pasted Markdown list) is refused by the CLI as an unknown option. `-- ${prompt}` would fix that
+ *   for Claude and Codex, but then an option a user appends to a copy of the profile is no option
+ *   (Claude silently ignores `… -- PROMPT --allowedTools Bash`): not done. All three CLIs read the
+ *   prompt from stdin instead (`claude -p`, `codex exec -`, `gemini` without `-p`), which needs the
+ *   runner to give the child a stdin and profiles a way to ask for it.
+ */
 export const BUILTIN_PROFILES: readonly AgentProfile[] = [
   {
     name: 'claude',
@@ -67,9 +93,19 @@ export const BUILTIN_PROFILES: readonly AgentProfile[] = [
     name: 'codex',
     source: 'built-in',
     command: 'codex',
-    args: ['exec', '--json', '${prompt}'],
-    resumeArgs: ['exec', 'resume', '${sessionId}', '--json', '${prompt}'],
+    args: ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', '${prompt}'],
+    resumeArgs: ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', 'resume', '${sessionId}', '${prompt}'],
     format: 'codex-json',
+    env: {},
+    shell: false,
+  },
+  {
+    name: 'gemini',
+    source: 'built-in',
+    command: 'gemini',
+    args: ['-m', 'gemini-2.5-flash', '-p', '${prompt}', '--output-format', 'stream-json', '--approval-mode', 'yolo', '--session-id', '${sessionId}'],
+    resumeArgs: ['-m', 'gemini-2.5-flash', '--resume', '${sessionId}', '-p', '${prompt}', '--output-format', 'stream-json', '--approval-mode', 'yolo'],
+    format: 'gemini-stream-json',
     env: {},
     shell: false,
   },
