@@ -24,7 +24,7 @@ import { promises as fsp, type WriteStream } from 'node:fs';
 import * as path from 'node:path';
 import { finished, type Readable, type Writable } from 'node:stream';
 import { Disposable, Emitter, toDisposable } from './lifecycle';
-import { createOutputParser, type OutputParser, type OutputSummary } from './outputParsers';
+import { createOutputParser, lastDisplayLine, oneLineUntrusted, type OutputParser, type OutputSummary } from './outputParsers';
 import { signalProcessGroup } from './processControl';
 import { APPEND_FLAGS, isLinkError, moveAside } from './storeFiles';
 import { processStartTicks, processStartTime } from './processIdentity';
@@ -87,6 +87,9 @@ const PROGRESS_EVENT_MS = 250;
 const PIPE_DRAIN_GRACE_MS = 2_000;
 /** Output buffered for the log file before the child's pipe is paused. */
 const LOG_HIGH_WATER_MARK = 1024 * 1024;
+/** How much of the end of stderr is kept for the error of a run that failed without saying why. */
+const STDERR_TAIL_BYTES = 4096;
+const STDERR_REASON_MAX_CHARS = 300;
 
 /**
  * Starts, watches and stops the tasks of one process. `dispose()` only drops timers and listeners:
@@ -281,6 +284,7 @@ class TaskExecution implements RunningTask {
   private unsavedProgress = false;
   /** Journal writes of this task, in order: the finish waits for them. */
   private journalWrites: Promise<void> = Promise.resolve();
+  private stderrTail: Buffer = Buffer.alloc(0);
   private child: ChildProcess | undefined;
   private logStream: WriteStream | undefined;
   private stopRequest: StopRequest | undefined;
@@ -429,7 +433,16 @@ class TaskExecution implements RunningTask {
       this.countOutput(chunk);
       this.parser.push(chunk);
     });
-    pipeWithBackpressure(child.stderr!, sinks(tee.stderr), (chunk) => this.countOutput(chunk));
+    pipeWithBackpressure(child.stderr!, sinks(tee.stderr), (chunk) => {
+      this.countOutput(chunk);
+      this.keepStderrTail(chunk);
+    });
+  }
+
+  /** The end of stderr, for the error of a run that failed without saying why on stdout. */
+  private keepStderrTail(chunk: Buffer): void {
+    const joined = this.stderrTail.length === 0 ? chunk : Buffer.concat([this.stderrTail, chunk]);
+    this.stderrTail = joined.length > STDERR_TAIL_BYTES ? joined.subarray(joined.length - STDERR_TAIL_BYTES) : joined;
   }
 
   private countOutput(chunk: Buffer): void {
@@ -489,7 +502,7 @@ class TaskExecution implements RunningTask {
       child_pid: this.state.child_pid ?? null,
       child_started_at: this.state.child_started_at ?? null,
       child_start_ticks: this.state.child_start_ticks ?? null,
-      ...decideOutcome(end, this.parser.summary, this.stopRequest),
+      ...decideOutcome(end, this.parser.summary, this.stopRequest, this.stderrTail),
       permission_denials: this.parser.summary.permissionDenials,
       permission_denial_count: this.parser.summary.permissionDenialCount,
       finished_at: Date.now(),
@@ -524,6 +537,7 @@ function decideOutcome(
   end: ChildEnd,
   summary: OutputSummary,
   stop: StopRequest | undefined,
+  stderrTail: Uint8Array = Buffer.alloc(0),
 ): Pick<TaskResult, 'status' | 'exit_code' | 'signal' | 'error'> {
   const exit_code = end.kind === 'exited' ? end.code : null;
   const signal = end.kind === 'exited' ? end.signal : null;
@@ -531,9 +545,13 @@ function decideOutcome(
   if (stop?.kind === 'interrupt') return { status: 'interrupted', exit_code, signal, error: stop.reason };
   if (end.kind === 'not-started') return { status: 'failed', exit_code, signal, error: end.problem ?? 'Not started' };
   const agentError = summary.isError === true ? summary.errorMessage ?? `The agent reported an error (${summary.resultSubtype ?? 'unknown'})` : null;
+  // An agent that refuses to start (Codex outside a trusted folder, Gemini without auth, an
+  // unknown option) says why on stderr only: its last line is the reason.
+  const lastStderr = lastDisplayLine(Buffer.from(stderrTail).toString('utf8'));
+  const said = lastStderr === null ? '' : `: ${oneLineUntrusted(lastStderr, STDERR_REASON_MAX_CHARS)}`;
   // A signal-killed child has code === null.
-  if (signal !== null) return { status: 'failed', exit_code, signal, error: agentError ?? `Killed by ${signal}` };
-  if (exit_code !== 0) return { status: 'failed', exit_code, signal, error: agentError ?? `Exited with code ${exit_code}` };
+  if (signal !== null) return { status: 'failed', exit_code, signal, error: agentError ?? `Killed by ${signal}${said}` };
+  if (exit_code !== 0) return { status: 'failed', exit_code, signal, error: agentError ?? `Exited with code ${exit_code}${said}` };
   // An agent can report a failed run and still exit 0.
   if (agentError !== null) return { status: 'failed', exit_code, signal, error: agentError };
   return { status: 'success', exit_code, signal, error: null };

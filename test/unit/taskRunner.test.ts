@@ -149,6 +149,22 @@ test('a non-zero exit fails the task with its code', async (t) => {
   assert.equal(row.output_bytes, 8);
 });
 
+test("an agent that refuses to start says why on stderr: its last line is the row's error, cleaned", async (t) => {
+  const { runner, work } = await setup(t);
+  const script = [
+    'process.stderr.write("x".repeat(10000) + "\\n");',
+    'process.stderr.write("\\u001b[31mNot inside a trusted directory and --skip-git-repo-check was not specified.\\u001b[0m\\u202e\\n\\n");',
+    'process.exit(1)',
+  ].join('');
+  const row = await (await runner.start(nodeScript(work, script))).done;
+  assert.equal(row.status, 'failed');
+  assert.equal(row.error, 'Exited with code 1: Not inside a trusted directory and --skip-git-repo-check was not specified.');
+  const killed = await (await runner.start(nodeScript(work, 'process.stderr.write("fatal: out of memory\\n"); process.kill(process.pid, "SIGKILL")'))).done;
+  assert.equal(killed.error, 'Killed by SIGKILL: fatal: out of memory');
+  const quiet = await (await runner.start(nodeScript(work, 'process.exit(4)'))).done;
+  assert.equal(quiet.error, 'Exited with code 4', 'nothing on stderr: the code alone');
+});
+
 test('a child killed by a signal fails the task with the signal and no exit code', async (t) => {
   const { runner, work } = await setup(t);
   const task = await runner.start(nodeScript(work, 'process.kill(process.pid, "SIGKILL")'));
