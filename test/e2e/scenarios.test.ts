@@ -1,6 +1,7 @@
 /**
  * End-to-end scenarios: the packaged Agent Tasks .vsix in a real code-server, driven through the
- * web workbench in headless Chromium, with test/fixtures/fakeAgent.js as the agent.
+ * web workbench in headless Chromium, with test/fixtures/fakeAgent.js as the agent — and, in
+ * scenario 7, the REAL Claude Code CLI against the scripted mock model server (realClaude.ts).
  *
  *   npm run test:e2e        (packages the extension, compiles, runs this file)
  *
@@ -17,6 +18,7 @@ import { after, before, describe, test } from 'node:test';
 import { CodeServer, RUN_TOKEN_ENV, processesWithEnv } from './codeServer';
 import { E2ETools, PhaseTimer, defaultLog, ensureE2ETools, errorMessage, waitUntil } from './e2eSetup';
 import { Workbench } from './workbench';
+import { scrubbedAgentEnv, startRealClaude, type RealClaude } from './realClaude';
 import {
   FAKE_COST_USD,
   FAKE_REPLY,
@@ -43,6 +45,10 @@ import {
   widenSideBar,
   type StoreRow,
 } from './agentTasksFixture';
+
+/** Scenario 7's profile (the real Claude Code CLI against the mock model) and the command its model asks for. */
+const CLAUDE_PROFILE = 'claude-real';
+const CLAUDE_SHELL = 'echo hi > f.txt';
 
 const OUT_DIR = process.env.E2E_OUT ?? path.join(os.tmpdir(), 'agent-tasks-e2e-out');
 const MEDIA_DIR = path.join(REPO_ROOT, 'docs', 'media');
@@ -129,16 +135,36 @@ async function hoverTaskTooltip(wb: Workbench, match: string | RegExp): Promise<
   return wb.hoverText(wb.treeRow(match, { view: VIEW }).locator('.monaco-icon-label, .label-name').first(), { timeoutMs: 10_000 });
 }
 
-describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000 }, () => {
+// 6 min for the scenarios, plus room for a first run's install of Claude Code (~240 MB) in before().
+describe('Agent Tasks in code-server (trusted workspace)', { timeout: 12 * 60_000 }, () => {
   let tools: E2ETools;
   let cs: CodeServer | undefined;
   let wb: Workbench | undefined;
   let store = '';
   let argvLog = '';
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'agent-tasks-e2e-scenarios-'));
+  /** Scenario 7: the real Claude Code CLI and its mock model server (undefined when it could not be set up: then only scenario 7 fails). */
+  let claude: RealClaude | undefined;
+  let claudeSetupError = '';
 
   before(async () => {
     tools = await timer.phase('tools', () => ensureE2ETools({ log }));
+    // Before code-server starts: its user settings are read once (a later settings.json edit was not
+    // picked up by the running workbench), so the profile needs the mock's port now.
+    await timer.phase('claude CLI + mock model server', async () => {
+      try {
+        claude = await startRealClaude({
+          root: path.join(tmp, 'claude'),
+          // The model asks for Bash; a plain `claude -p` may not run it; then the model answers.
+          steps: [{ kind: 'shell', command: CLAUDE_SHELL, text: 'I will create the file.' }, { kind: 'text', text: 'I could not create f.txt: running Bash was not allowed.' }],
+          log,
+        });
+        log(`claude ${claude.tool.version}: ${claude.tool.bin} (${claude.tool.reused ? 'cached' : 'installed'}), mock model on ${claude.server.origin}`);
+      } catch (err) {
+        claudeSetupError = errorMessage(err);
+        log(`the real Claude Code CLI is not available, scenario 7 will fail: ${claudeSetupError}`);
+      }
+    });
     const vsix = vsixPath();
     argvLog = path.join(tmp, 'fake-agent-argv.jsonl');
     const workspace = path.join(tmp, 'workspace');
@@ -150,7 +176,12 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
         vsix: [vsix],
         trust: 'trusted',
         workspace,
-        settings: { 'agentTasks.agents': fakeProfiles({ argvLog, sleepMs: 8000 }), 'agentTasks.defaultAgent': 'fake' },
+        settings: {
+          'agentTasks.agents': { ...fakeProfiles({ argvLog, sleepMs: 8000 }), ...(claude ? { [CLAUDE_PROFILE]: claude.profile } : {}) },
+          'agentTasks.defaultAgent': 'fake',
+        },
+        // No real credential, agent config or proxy of the machine reaches an agent (scenario 7 runs a real one).
+        env: scrubbedAgentEnv(),
         log,
       }),
     );
@@ -169,6 +200,7 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
 
   after(async () => {
     await wb?.close().catch((err: unknown) => log(`closing chromium: ${errorMessage(err)}`));
+    await claude?.close().catch((err: unknown) => log(`closing the mock model server: ${errorMessage(err)}`));
     if (cs) {
       const token = cs.runToken;
       await cs.stop().catch((err: unknown) => log(`stopping code-server: ${errorMessage(err)}`));
@@ -359,6 +391,125 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 6 * 60_000
       await w.runCommand('Agent Tasks: Cancel Task');
       await pick(w, resumedName, { timeoutMs: 15_000 });
       await waitForStoreRow(store, 'the resumed run cancelled', (r) => r.id === resumed.id && r.status === 'cancelled', 20_000);
+    });
+  });
+
+  test('7. the REAL Claude Code CLI (offline, mock model): a denied Bash call is "success, 1 action denied" with a warning in the tree, tooltip, notification → agentTasks.agents, output and store', async () => {
+    await scenario('scenario 7', () => wb, async () => {
+      const w = wb!;
+      const server = cs!;
+      if (!claude) throw new Error(`the real Claude Code CLI could not be set up in before(): ${claudeSetupError}`);
+      const prompt = 'Create f.txt containing hi';
+      await clearNotifications(w);
+      await w.runCommand('View: Close All Editors');
+
+      await runFromPalette(w, CLAUDE_PROFILE, prompt);
+      const row = await waitForTaskInGroup(w, prompt, 'History', { timeoutMs: 120_000, extra: /success, 1 action denied/ });
+      assert.match(row.ariaLabel, /success, 1 action denied/, `the History row's aria label: ${row.ariaLabel}`);
+      assert.ok(row.text.includes(`${CLAUDE_PROFILE} · success, 1 action denied`), `the row's description: ${row.text}`);
+      log(`scenario 7 row: aria-label ${JSON.stringify(row.ariaLabel)}, text ${JSON.stringify(row.text)}`);
+
+      // The row's icon: the warning codicon in the list's warning colour (not the check of a plain success).
+      const icon = await w
+        .treeRow(prompt, { view: VIEW })
+        .locator('.custom-view-tree-node-item-icon')
+        .first()
+        .evaluate((el) => ({ className: el.className, style: el.getAttribute('style') ?? '' }), null);
+      assert.match(icon.className, /\bcodicon-warning\b/, `the row's icon: ${JSON.stringify(icon)}`);
+      assert.doesNotMatch(icon.className, /\bcodicon-check\b/, `the row's icon: ${JSON.stringify(icon)}`);
+      // VS Code writes the resolved colour (e.g. "color: rgb(102, 115, 9)"): compare it with the theme's list.warningForeground.
+      const warningColor = await w.page.evaluate(() => {
+        type El = { style: { color: string }; remove(): void };
+        const g = globalThis as unknown as { document: { querySelector(s: string): { appendChild(e: El): void }; createElement(tag: string): El }; getComputedStyle(e: El): { color: string } };
+        const probe = g.document.createElement('span');
+        probe.style.color = 'var(--vscode-list-warningForeground)';
+        // The theme's colours are CSS variables of the workbench element.
+        g.document.querySelector('.monaco-workbench').appendChild(probe);
+        const color = g.getComputedStyle(probe).color;
+        probe.remove();
+        return color;
+      }, null);
+      assert.ok(icon.style.replace(/\s+/g, '').includes(`color:${warningColor.replace(/\s+/g, '')}`), `the icon has the warning colour ${warningColor}: ${JSON.stringify(icon)}`);
+
+      // The finish notification: a warning naming the denied call, with Open Agent Settings.
+      const toast = await w.waitForNotification(/1 action denied/, { timeoutMs: 15_000 });
+      assert.equal(toast.severity, 'warning', `a warning notification: ${JSON.stringify(toast)}`);
+      assert.match(
+        toast.message,
+        /^Agent task "Create f\.txt containing hi" finished in [^,]+, but 1 action denied: Bash: echo hi > f\.txt\. Allow the tools it needs in the agent's profile \(agentTasks\.agents\)\.$/,
+        `the notification: ${toast.message}`,
+      );
+      assert.deepEqual(toast.buttons, ['Open Agent Settings', 'Show Output']);
+      await shot(w, '7-denied-notification.png');
+
+      // The tooltip lists the denied call.
+      const tip = await hoverTaskTooltip(w, prompt);
+      assert.match(tip, /Status:\s*success, 1 action denied/, `tooltip: ${tip}`);
+      assert.match(tip, /1 action denied\s*\(the agent's permission settings did not allow them\):/, `tooltip: ${tip}`);
+      assert.match(tip, /Bash: echo hi > f\.txt/, `the tooltip lists the call: ${tip}`);
+      log(`scenario 7 tooltip:\n${tip}`);
+      await w.page.screenshot({ path: path.join(OUT_DIR, '7-denied-tooltip.png'), timeout: 30_000 });
+      await calmMouse(w);
+
+      // Open Agent Settings → the Settings editor, searching agentTasks.agents.
+      await w.clickNotificationButton(/1 action denied/, 'Open Agent Settings');
+      // Code 1.139 opens the Settings editor in a modal editor over the workbench (`.monaco-modal-editor-block`, not in `.part.editor`).
+      const modal = w.page.locator('.monaco-modal-editor-block').first();
+      const settingsEditor = modal.locator('.settings-editor').first();
+      let settings = { visible: false, query: '', titles: [] as string[] };
+      await waitUntil(
+        'the Settings editor searching "agentTasks.agents"',
+        async () => {
+          const visible = (await settingsEditor.count()) > 0 && (await settingsEditor.isVisible());
+          const query = visible ? ((await settingsEditor.locator('.settings-header .suggest-input-container .view-lines').first().textContent({ timeout: 1_000 }).catch(() => '')) ?? '') : '';
+          const titles = visible
+            ? await settingsEditor.locator('.settings-body .setting-item-title').evaluateAll((els) => els.map((e) => (e.textContent ?? '').replace(/\s+/g, ' ').trim()), null)
+            : [];
+          settings = { visible, query: query.replace(/[\s\u00a0]+/g, ' ').trim(), titles };
+          return settings.query === 'agentTasks.agents' && titles.includes('Agent Tasks: Agents');
+        },
+        { timeoutMs: 20_000, intervalMs: 300 },
+      ).catch((err: unknown) => {
+        throw new Error(`${errorMessage(err)}; seen: ${JSON.stringify(settings)}`);
+      });
+      log(`scenario 7: the Settings editor shows ${JSON.stringify(settings.titles)} for ${JSON.stringify(settings.query)}`);
+      const modalTitle = ((await modal.locator('.label-name').first().textContent({ timeout: 2_000 }).catch(() => '')) ?? '').trim();
+      assert.equal(modalTitle, 'Settings', 'the modal editor is the Settings editor');
+      await shot(w, '7-agent-settings.png');
+      // The palette does not open over the modal (F1 goes nowhere): close it with its own button.
+      await modal.locator('.action-label[aria-label^="Close Modal Editor"]').first().click({ timeout: 10_000 });
+      await waitUntil('the Settings modal to close', async () => (await modal.count()) === 0 || !(await modal.isVisible()), { timeoutMs: 10_000, intervalMs: 200 });
+
+      // The output view's header names the denied call.
+      await clickInlineAction(w, prompt, 'Show Output');
+      let out = { title: '', text: '' };
+      await waitUntil(
+        'the output editor with the Denied: line',
+        async () => {
+          out = await activeEditorText(w);
+          return /Denied:/.test(out.text);
+        },
+        { timeoutMs: 20_000, intervalMs: 300 },
+      ).catch((err: unknown) => {
+        throw new Error(`${errorMessage(err)}; editor ${JSON.stringify(out.title)}: ${JSON.stringify(out.text.slice(0, 1500))}`);
+      });
+      assert.match(out.text, /^Denied: +1 action denied \(the agent's permission settings did not allow them; see agentTasks\.agents\)$/m, out.text);
+      assert.match(out.text, /^ +Bash: echo hi > f\.txt$/m, out.text);
+      await shot(w, '7-denied-output.png');
+      await w.runCommand('View: Close All Editors');
+
+      // The store (through the CLI), the workspace, and the network.
+      const stored = await waitForStoreRow(store, `"${prompt}" success`, (r) => r.name === prompt && r.status === 'success');
+      assert.deepEqual(stored.permission_denials, [{ tool: 'Bash', summary: CLAUDE_SHELL }]);
+      assert.equal(stored.permission_denial_count, 1);
+      assert.equal(stored.agent, CLAUDE_PROFILE);
+      assert.equal(stored.exit_code, 0);
+      assert.ok(stored.session_id, 'the row has the session id');
+      assert.equal(fs.existsSync(path.join(server.workspace, 'f.txt')), false, 'the denied command did not run: no f.txt in the workspace');
+      const modelRequests = claude.server.modelRequests().length;
+      assert.ok(modelRequests >= 2, `Claude asked the mock model twice (the tool call, then the answer): ${modelRequests}`);
+      assert.deepEqual(claude.strayRequests(), [], 'Claude tried to reach something besides the mock model endpoint');
+      log(`scenario 7: ${modelRequests} model requests, no stray request; cost ${String(stored.cost_usd)}`);
     });
   });
 

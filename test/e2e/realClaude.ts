@@ -1,0 +1,93 @@
+/**
+ * The REAL Claude Code CLI in the e2e suite: the pinned install of the real-agent suite
+ * (test/agents/agentSetup.ts, cached in ~/.cache/agent-tasks-agents), run by the extension through
+ * an `agentTasks.agents` profile against the scripted mock model server
+ * (test/agents/mockModelServer.ts) on 127.0.0.1 — offline, with a private HOME.
+ *
+ * The profile's environment is the one the real-agent suite gives Claude (harness.ts, claude
+ * driver): ANTHROPIC_BASE_URL + a fake ANTHROPIC_API_KEY, no nonessential traffic, no retries, and
+ * HTTPS_PROXY/HTTP_PROXY pointing at the mock, so anything else Claude tries to reach is recorded
+ * there (and refused) instead of leaving the machine: `strayRequests()` must stay empty.
+ *
+ * Not imported from harness.ts: that module scrubs process.env when loaded and pulls in the task
+ * store; the e2e process only needs the install and the mock.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { BUILTIN_PROFILES } from '../../src/extension/model/agentProfiles';
+import { ensureAgents, type AgentTool } from '../agents/agentSetup';
+import { startMockModelServer, type MockModelServer, type Step } from '../agents/mockModelServer';
+import type { Logger } from './e2eSetup';
+
+/**
+ * Variables the extension host must not pass on to an agent under test (real credentials, real
+ * agent config, the machine's proxies): each maps to undefined, i.e. removed from code-server's
+ * environment (`CodeServer.start({ env })`). Same list as test/agents/run.ts.
+ */
+export function scrubbedAgentEnv(env: NodeJS.ProcessEnv = process.env): Record<string, undefined> {
+  const scrubbed = /^(ANTHROPIC_|CLAUDE_|OPENAI_|CODEX_|GEMINI_|GOOGLE_|VERTEX|AWS_|AZURE_|HTTPS?_PROXY$|ALL_PROXY$|NO_PROXY$|NODE_OPTIONS$|NODE_EXTRA_CA_CERTS$)/i;
+  return Object.fromEntries(Object.keys(env).filter((k) => scrubbed.test(k)).map((k) => [k, undefined]));
+}
+
+export interface RealClaude {
+  readonly tool: AgentTool;
+  readonly server: MockModelServer;
+  /** Claude's private HOME (its ~/.claude with the session transcripts). */
+  readonly home: string;
+  /** An `agentTasks.agents` profile: the built-in `claude` profile's argv, this install, the mock's environment. */
+  readonly profile: Record<string, unknown>;
+  /** Requests that were not to the model endpoint (through the proxy trap or not). */
+  strayRequests(): string[];
+  close(): Promise<void>;
+}
+
+/** Installs or reuses the pinned Claude Code, starts the mock with `steps`, and builds the profile (folders under `root`). */
+export async function startRealClaude(options: { root: string; steps: readonly Step[]; log: Logger }): Promise<RealClaude> {
+  const tool = (await ensureAgents({ only: ['claude'], log: options.log })).claude;
+  const home = path.join(options.root, 'home');
+  const tmp = path.join(options.root, 'tmp');
+  for (const dir of [home, tmp]) fs.mkdirSync(dir, { recursive: true });
+  const server = await startMockModelServer(options.steps, { maxStepMs: 45_000, log: process.env.E2E_DEBUG ? options.log : undefined });
+  const origin = server.origin;
+  const builtin = BUILTIN_PROFILES.find((p) => p.name === 'claude');
+  if (builtin === undefined) throw new Error('no built-in "claude" profile in BUILTIN_PROFILES');
+  const env: Record<string, string> = {
+    HOME: home,
+    USERPROFILE: home,
+    XDG_CONFIG_HOME: path.join(home, '.config'),
+    XDG_CACHE_HOME: path.join(home, '.cache'),
+    XDG_DATA_HOME: path.join(home, '.local', 'share'),
+    XDG_STATE_HOME: path.join(home, '.local', 'state'),
+    TMPDIR: tmp,
+    HTTPS_PROXY: origin,
+    HTTP_PROXY: origin,
+    https_proxy: origin,
+    http_proxy: origin,
+    NO_PROXY: '127.0.0.1,localhost',
+    no_proxy: '127.0.0.1,localhost',
+    NO_COLOR: '1',
+    ANTHROPIC_BASE_URL: origin,
+    ANTHROPIC_API_KEY: 'sk-ant-api03-mock-key',
+    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
+    CLAUDE_CODE_MAX_RETRIES: '0',
+    DISABLE_AUTOUPDATER: '1',
+    DISABLE_TELEMETRY: '1',
+    DISABLE_ERROR_REPORTING: '1',
+  };
+  const profile: Record<string, unknown> = {
+    command: tool.bin,
+    args: [...builtin.args],
+    ...(builtin.resumeArgs ? { resumeArgs: [...builtin.resumeArgs] } : {}),
+    format: builtin.format,
+    env,
+  };
+  return {
+    tool,
+    server,
+    home,
+    profile,
+    // Claude's first probe of its base URL (`HEAD /`) is its own connectivity check, to the mock.
+    strayRequests: () => server.requests.filter((r) => r.step === null && !(r.method === 'HEAD' && r.path === '/')).map((r) => `${r.method} ${r.path}`),
+    close: () => server.close(),
+  };
+}
