@@ -1,0 +1,153 @@
+/** `agent-tasks run`: a command as a journaled task, its output streamed to this terminal. */
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { capChars } from '../../core/outputParsers';
+import { TaskRunner, TaskSpecError, type RunningTask, type TaskSpec } from '../../core/taskRunner';
+import { OUTPUT_FORMATS, type OutputFormat, type TaskRow } from '../../core/taskTypes';
+import { UsageError, optionValue, type ParsedArgs } from '../argParser';
+import { EXIT_USAGE, PROGRAM, STORE_OPTION, writeErr } from '../common';
+import { NAME_MAX_CHARS } from '../format';
+import { closeStore, openStore } from '../store';
+import type { Command } from './command';
+
+export const runCommand: Command = {
+  def: {
+    name: 'run',
+    summary: 'Run a command as a journaled task, streaming its output; exits with its exit code.',
+    usage: 'run [options] [--] CMD [ARGS…]',
+    positionals: 'command',
+    options: [
+      { name: 'name', value: 'NAME', description: 'A name for the task (default: the command line)' },
+      { name: 'format', value: 'FORMAT', description: `How to read its stdout: ${OUTPUT_FORMATS.join(' | ')} (default: guessed from the command)` },
+      { name: 'cwd', value: 'DIR', description: 'The working folder (default: the current folder)' },
+      { name: 'session-id', value: 'ID', description: "The agent's session id, if known before it starts" },
+      { name: 'agent', value: 'AGENT', description: 'The agent kind, e.g. claude or codex (default: guessed from the command)' },
+      STORE_OPTION,
+    ],
+    details: [
+      'The command is run directly (no shell), with the current environment. Everything from the first',
+      'non-option argument (or after `--`) is the command line, taken verbatim.',
+      'The format defaults to claude-stream-json for `claude … --output-format stream-json` and to',
+      'codex-json for `codex exec --json …`, else text. Ctrl-C cancels the task (a second one kills it).',
+      'Exit code: the command\'s own; 128+N when it was killed by signal N (or cancelled by one);',
+      '1 when it could not start or the agent reported an error.',
+    ].join('\n'),
+  },
+  run,
+};
+
+async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
+  const spec = runSpec(parsed);
+  const store = await openStore(storeDir, 'write');
+  try {
+    if (store.readOnly) {
+      writeErr(`${PROGRAM}: cannot run: the task store at ${storeDir} is read-only\n`);
+      return 1;
+    }
+    const runner = new TaskRunner(store, { log: (m) => writeErr(`${PROGRAM}: ${m}\n`) });
+    try {
+      return await runToCompletion(runner, spec);
+    } finally {
+      runner.dispose();
+    }
+  } finally {
+    await closeStore(store);
+  }
+}
+
+function runSpec(parsed: ParsedArgs): TaskSpec {
+  const [command, ...args] = parsed.commandLine;
+  if (command === undefined || command === '') throw new UsageError('missing the command to run', 'run');
+  const formatFlag = optionValue(parsed, 'format');
+  if (formatFlag !== undefined && !OUTPUT_FORMATS.includes(formatFlag as OutputFormat)) {
+    throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}`, 'run');
+  }
+  const name = optionValue(parsed, 'name');
+  if (name !== undefined && name.trim() === '') throw new UsageError('--name must not be empty', 'run');
+  const cwd = optionValue(parsed, 'cwd');
+  if (cwd !== undefined && cwd.trim() === '') throw new UsageError('--cwd must not be empty', 'run');
+  return {
+    name: name ?? capChars([command, ...args].join(' '), NAME_MAX_CHARS),
+    agent: optionValue(parsed, 'agent') ?? guessAgent(command),
+    command,
+    args,
+    cwd: path.resolve(cwd ?? process.cwd()),
+    format: (formatFlag as OutputFormat | undefined) ?? guessFormat(command, args),
+    session_id: optionValue(parsed, 'session-id') ?? null,
+  };
+}
+
+function commandBaseName(command: string): string {
+  return path.basename(command).replace(/\.(exe|cmd|bat|js)$/i, '').toLowerCase();
+}
+
+export function guessAgent(command: string): string | null {
+  const base = commandBaseName(command);
+  return base === 'claude' || base === 'codex' ? base : null;
+}
+
+export function guessFormat(command: string, args: readonly string[]): OutputFormat {
+  const base = commandBaseName(command);
+  const formatAt = args.indexOf('--output-format');
+  const streamJson = (formatAt !== -1 && args[formatAt + 1] === 'stream-json') || args.includes('--output-format=stream-json');
+  if (base === 'claude' && streamJson) return 'claude-stream-json';
+  if (base === 'codex' && args[0] === 'exec' && args.includes('--json')) return 'codex-json';
+  return 'text';
+}
+
+/**
+ * Starts the task with its output copied to this terminal, turns SIGINT/SIGTERM/SIGHUP into a
+ * cancel (the child has its own process group, so a terminal's Ctrl-C reaches only us), and
+ * waits for the finished row.
+ */
+async function runToCompletion(runner: TaskRunner, spec: TaskSpec): Promise<number> {
+  const received: NodeJS.Signals[] = [];
+  let task: RunningTask | undefined;
+  const onSignal = (signal: NodeJS.Signals): void => {
+    received.push(signal);
+    // A second signal means "now": SIGKILL without the grace period.
+    if (task) void runner.cancel(task.id, received.length > 1 ? { graceMs: 0 } : {});
+  };
+  const signals: NodeJS.Signals[] = process.platform === 'win32' ? ['SIGINT', 'SIGTERM'] : ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  for (const s of signals) process.on(s, onSignal);
+  // A closed terminal pipe (`| head`) must not kill the run; the log still gets everything.
+  const ignorePipeErrors = (): void => undefined;
+  process.stdout.on('error', ignorePipeErrors);
+  process.stderr.on('error', ignorePipeErrors);
+  try {
+    try {
+      task = await runner.start(spec, { tee: { stdout: process.stdout, stderr: process.stderr } });
+    } catch (err) {
+      writeErr(`${PROGRAM}: ${err instanceof Error ? err.message : String(err)}\n`);
+      return err instanceof TaskSpecError ? EXIT_USAGE : 1;
+    }
+    if (received.length > 0) void runner.cancel(task.id);
+    const row = await task.done;
+    return reportRunEnd(row, received[0]);
+  } finally {
+    for (const s of signals) process.off(s, onSignal);
+    process.stdout.off('error', ignorePipeErrors);
+    process.stderr.off('error', ignorePipeErrors);
+  }
+}
+
+function reportRunEnd(row: TaskRow, cancelSignal: NodeJS.Signals | undefined): number {
+  const exitCode = exitCodeFor(row, cancelSignal);
+  // The child's own stderr already explains a plain non-zero exit or a signal; say what it could not.
+  const unexplained = row.status === 'failed' && ((row.exit_code === null && row.signal === null) || row.exit_code === 0);
+  if (unexplained && row.error) writeErr(`${PROGRAM}: ${row.error}\n`);
+  return exitCode;
+}
+
+/** Like a shell: the command's code, 128+N for signal N, 1 when there is no code to pass on. */
+export function exitCodeFor(row: Pick<TaskRow, 'status' | 'exit_code' | 'signal'>, cancelSignal?: NodeJS.Signals): number {
+  if (row.status === 'success') return 0;
+  if (row.status === 'cancelled' && cancelSignal !== undefined) return 128 + signalNumber(cancelSignal);
+  if (row.signal !== null) return 128 + signalNumber(row.signal);
+  if (row.exit_code !== null && row.exit_code > 0 && row.exit_code <= 255) return row.exit_code;
+  return 1;
+}
+
+function signalNumber(signal: string): number {
+  return (os.constants.signals as Record<string, number | undefined>)[signal] ?? 0;
+}
