@@ -57,6 +57,8 @@ const cliBanner = cliSource.startsWith('#!') ? {} : { banner: { js: '#!/usr/bin/
 const builds = [
   { ...common, entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js', ...cliBanner },
+  // A run's supervisor: no sql.js in it (it only appends to the journal), so it starts fast and stays small.
+  { ...common, entryPoints: ['src/cli/supervisorMain.ts'], outfile: 'dist/supervisor.js' },
 ];
 
 async function copyWasm() {

@@ -1,6 +1,7 @@
 import type { Database, SqlValue, Statement } from 'sql.js';
 import type { SegmentInfo } from './historyArchive';
-import type { PermissionDenial, RateLimitStatus, Resolution, RunningPatch, TaskResult, TaskRow } from './taskTypes';
+import { randomUUID } from 'node:crypto';
+import type { NewTask, OwnerIdentity, PermissionDenial, RateLimitStatus, Resolution, RunningPatch, TaskResult, TaskRow } from './taskTypes';
 
 /**
  * The journal's record types and how each one changes the in-memory database. Replay must be
@@ -10,6 +11,61 @@ import type { PermissionDenial, RateLimitStatus, Resolution, RunningPatch, TaskR
  */
 
 export const RECORD_VERSION = 1;
+
+/** Task ids name log files: letters, digits, `_` and `-` only, so no id can reach outside the logs folder. */
+export const SAFE_TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/** Another process started a run of the same agent session first (two windows resuming one task). */
+export class SessionTakenError extends Error {}
+
+export function sessionTakenMessage(session: string): string {
+  return `Another window or process is already running agent session ${session}: two agents must not work on one session.`;
+}
+
+/** The row a start record carries: everything known before the child is spawned. */
+export function runningRow(task: NewTask, owner: OwnerIdentity, logPath: (id: string) => string, now: number): TaskRow {
+  const id = task.id ?? randomUUID();
+  return {
+    id,
+    name: task.name,
+    agent: task.agent ?? null,
+    command: task.command,
+    args: [...task.args],
+    cwd: task.cwd,
+    workspace: task.workspace ?? null,
+    prompt: task.prompt ?? null,
+    format: task.format ?? 'text',
+    status: 'running',
+    started_at: task.started_at ?? now,
+    finished_at: null,
+    exit_code: null,
+    signal: null,
+    error: null,
+    session_id: task.session_id ?? null,
+    input_tokens: null,
+    output_tokens: null,
+    cache_read_tokens: null,
+    cache_creation_tokens: null,
+    cost_usd: null,
+    output_bytes: 0,
+    log_path: logPath(id),
+    owner_id: owner.id,
+    owner_pid: owner.pid,
+    owner_started_at: owner.startedAt,
+    owner_host: owner.host,
+    child_pid: null,
+    child_started_at: null,
+    heartbeat_at: now,
+    resolved_at: null,
+    resolution: null,
+    parent_id: task.parent_id ?? null,
+    owner_start_ticks: owner.startTicks,
+    child_start_ticks: null,
+    permission_denials: [],
+    permission_denial_count: 0,
+    rate_limit: null,
+  };
+}
 
 interface RecordBase {
   v: number;

@@ -28,7 +28,7 @@ import { createOutputParser, lastDisplayLine, oneLineUntrusted, type OutputParse
 import { signalProcessGroup } from './processControl';
 import { APPEND_FLAGS, isLinkError, moveAside } from './storeFiles';
 import { processStartTicks, processStartTime } from './processIdentity';
-import { OUTPUT_FORMATS, type NewTask, type RunningPatch, type TaskJournal, type TaskResult, type TaskRow } from './taskTypes';
+import { OUTPUT_FORMATS, type NewTask, type RunJournal, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
 
 /** A task to start: the journaled fields plus what only the child gets. */
 export type TaskSpec = NewTask & {
@@ -113,7 +113,7 @@ export class TaskRunner extends Disposable {
   private stopReason: string | undefined;
 
   constructor(
-    private readonly journal: TaskJournal,
+    private readonly journal: RunJournal,
     options: TaskRunnerOptions = {},
   ) {
     super();
@@ -263,7 +263,7 @@ type ChildEnd =
   | { kind: 'not-started'; problem: string | null };
 
 interface ExecutionHooks {
-  journal: TaskJournal;
+  journal: RunJournal;
   log: (message: string) => void;
   onProgress(execution: TaskExecution): void;
   onEnded(execution: TaskExecution, row: TaskRow | undefined): void;

@@ -6,7 +6,18 @@ import { describeSegmentDamage } from './archiveNotices';
 import { releaseLock, tryLock } from './compactionLock';
 import { ArchiveCache, ARCHIVE_DIR, nextSegmentName, segmentInfoOf, writeSegment, type SegmentDamage } from './historyArchive';
 import { createLogFile, encodeRecord, fsyncDir, listLogSeqs, logFileName, LogReader, LogWriter, pathExists, ROTATION_GRACE_MS } from './journalLog';
-import { applyRecord, JournalStatements, PRUNABLE, RECORD_VERSION, type FinishFields, type JournalRecord } from './journalOps';
+import {
+  applyRecord,
+  JournalStatements,
+  PRUNABLE,
+  RECORD_VERSION,
+  runningRow,
+  SAFE_TASK_ID,
+  SessionTakenError,
+  sessionTakenMessage,
+  type FinishFields,
+  type JournalRecord,
+} from './journalOps';
 import { Disposable, Emitter, toDisposable, type IDisposable } from './lifecycle';
 import { hostName, processStartTicks, processStartTime } from './processIdentity';
 import { findOrphans } from './recoveryScan';
@@ -67,7 +78,7 @@ const DEFAULT_HOT_HISTORY = { max: 4_000, keep: 2_000 };
 const DEFAULT_NO_SPACE_RETRY_MS = 2_000;
 const PRUNE_EVERY_FINISHES = 100;
 const PRUNE_BATCH = 500;
-const SAFE_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+const SAFE_ID = SAFE_TASK_ID;
 
 export class StoreClosedError extends Error {
   constructor() {
@@ -77,8 +88,7 @@ export class StoreClosedError extends Error {
 
 export class ReadOnlyStoreError extends Error {}
 
-/** Another process started a run of the same agent session first (two windows resuming one task). */
-export class SessionTakenError extends Error {}
+export { SessionTakenError };
 
 /** What happens to a durable write the disk has no room for. */
 type NoSpacePolicy = 'retry' | 'fail';
@@ -437,47 +447,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   }
 
   private newRow(task: NewTask, now: number): TaskRow {
-    const id = task.id ?? randomUUID();
-    return {
-      id,
-      name: task.name,
-      agent: task.agent ?? null,
-      command: task.command,
-      args: [...task.args],
-      cwd: task.cwd,
-      workspace: task.workspace ?? null,
-      prompt: task.prompt ?? null,
-      format: task.format ?? 'text',
-      status: 'running',
-      started_at: task.started_at ?? now,
-      finished_at: null,
-      exit_code: null,
-      signal: null,
-      error: null,
-      session_id: task.session_id ?? null,
-      input_tokens: null,
-      output_tokens: null,
-      cache_read_tokens: null,
-      cache_creation_tokens: null,
-      cost_usd: null,
-      output_bytes: 0,
-      log_path: this.logPathFor(id),
-      owner_id: this.owner.id,
-      owner_pid: this.owner.pid,
-      owner_started_at: this.owner.startedAt,
-      owner_host: this.owner.host,
-      child_pid: null,
-      child_started_at: null,
-      heartbeat_at: now,
-      resolved_at: null,
-      resolution: null,
-      parent_id: task.parent_id ?? null,
-      owner_start_ticks: this.owner.startTicks,
-      child_start_ticks: null,
-      permission_denials: [],
-      permission_denial_count: 0,
-      rate_limit: null,
-    };
+    return runningRow(task, this.owner, (id) => this.logPathFor(id), now);
   }
 
   /**
@@ -929,7 +899,4 @@ function readOnlyNotice(dir: string, err: unknown): string {
   return `The task journal in ${dir} ${why}: it is shown read-only. Tasks cannot be run or recorded until it is writable.`;
 }
 
-function sessionTakenMessage(session: string): string {
-  return `Another window or process is already running agent session ${session}: two agents must not work on one session.`;
-}
 

@@ -214,3 +214,6 @@ export interface TaskJournal {
   /** Reads other processes' new records; fires onDidChangeTasks when anything changed. */
   refresh(): Promise<void>;
 }
+
+/** What a TaskRunner writes: the journal of the process that owns its runs (TaskStore, or a supervisor's AppendOnlyJournal). */
+export type RunJournal = Pick<TaskJournal, 'owner' | 'startTask' | 'updateRunning' | 'heartbeat' | 'finishTask' | 'interruptOwnTasks' | 'logPathFor'>;

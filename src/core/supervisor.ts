@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { AppendOnlyJournal } from './appendJournal';
+import { TaskRunner, type TaskSpec } from './taskRunner';
+import type { TaskRow } from './taskTypes';
+
+/**
+ * A run's supervisor: the small detached process that owns one run, so that the editor (or the
+ * terminal) that asked for it is only a view of it. It journals the start before the agent is
+ * spawned, spawns the agent in its own process group, streams its output to the task log,
+ * heartbeats, records the finish, and obeys cancel (SIGTERM or SIGINT to the supervisor).
+ * The row's owner is the supervisor: its death is what makes the run interrupted.
+ *
+ * Protocol (supervisorLaunch.ts speaks the other side): the launcher writes one JSON
+ * SupervisorRequest on stdin and closes it; the supervisor answers one JSON line on stdout, a
+ * SupervisorAck, once the start is durable (or as soon as it knows the run cannot start), then
+ * closes stdout and stderr and goes on with no terminal. Environment values travel in the
+ * request (a pipe), never in the journal.
+ */
+
+export interface SupervisorRequest {
+  readonly storeDir: string;
+  readonly spec: TaskSpec;
+  /** How often the row is marked alive and its progress saved (the views' live tokens). */
+  readonly heartbeatMs?: number;
+  /** A command that compacts the store (`agent-tasks compact`), started detached when the log grew past `compactAfterBytes`. */
+  readonly compact?: { command: string; args: string[]; afterBytes: number };
+}
+
+export type SupervisorAck = { readonly kind: 'started'; readonly row: TaskRow; readonly pid: number } | { readonly kind: 'failed'; readonly error: string };
+
+/** The live progress a supervised run saves: often enough for the views, cheap for the log. */
+export const SUPERVISED_HEARTBEAT_MS = 2_000;
+
+export interface SupervisorIo {
+  ack(message: SupervisorAck): void;
+  log(message: string): void;
+}
+
+/** Runs one task to its end; returns the supervisor's exit code (the agent's, as the CLI's run does). */
+export async function superviseRun(request: SupervisorRequest, io: SupervisorIo): Promise<number> {
+  let journal: AppendOnlyJournal;
+  try {
+    journal = await AppendOnlyJournal.open(request.storeDir, { log: io.log });
+  } catch (err) {
+    io.ack({ kind: 'failed', error: `The task journal in ${request.storeDir} cannot be written: ${errorMessage(err)}` });
+    return 1;
+  }
+  const runner = new TaskRunner(journal, { heartbeatMs: request.heartbeatMs ?? SUPERVISED_HEARTBEAT_MS, log: io.log });
+  let row: TaskRow;
+  try {
+    const task = await runner.start(request.spec);
+    io.ack({ kind: 'started', row: task.row, pid: process.pid });
+    const cancel = (): void => void runner.cancel(task.id);
+    process.on('SIGTERM', cancel);
+    process.on('SIGINT', cancel);
+    // A closed terminal or a logged-out session is not a reason to stop the agent.
+    process.on('SIGHUP', () => undefined);
+    row = await task.done;
+  } catch (err) {
+    io.ack({ kind: 'failed', error: errorMessage(err) });
+    runner.dispose();
+    await journal.close();
+    return 1;
+  }
+  runner.dispose();
+  await journal.close();
+  if (request.compact && journal.logBytes > request.compact.afterBytes) startDetached(request.compact.command, request.compact.args);
+  return exitCodeOf(row);
+}
+
+/** 0 for success, the agent's exit code, 130 for cancelled, else 1. */
+export function exitCodeOf(row: TaskRow): number {
+  if (row.status === 'success') return 0;
+  if (row.status === 'cancelled') return 130;
+  return row.exit_code !== null && row.exit_code > 0 ? row.exit_code : 1;
+}
+
+function startDetached(command: string, args: readonly string[]): void {
+  try {
+    const child = spawn(command, args, { detached: true, stdio: 'ignore' });
+    child.on('error', () => undefined);
+    child.unref();
+  } catch {
+    // The next process that writes the store compacts it.
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
