@@ -24,6 +24,16 @@ export interface AppendJournalOptions {
 
 const DEFAULT_NO_SPACE_RETRY_MS = 2_000;
 
+/**
+ * The owner ids of a supervisor's rows start with this: such an owner obeys SIGTERM as "cancel
+ * the run" (supervisor.ts), which no other owner (an editor's extension host!) may be sent.
+ */
+export const SUPERVISOR_OWNER_PREFIX = 'supervisor:';
+
+export function isSupervisorOwned(row: Pick<TaskRow, 'owner_id'>): boolean {
+  return row.owner_id.startsWith(SUPERVISOR_OWNER_PREFIX);
+}
+
 export class StoreNotInitializedError extends Error {}
 
 export class AppendOnlyJournal implements RunJournal {
@@ -51,7 +61,7 @@ export class AppendOnlyJournal implements RunJournal {
       .stat(path.join(resolved, `tasks.${String(seq).padStart(8, '0')}.journal`))
       .then((s) => s.size)
       .catch(() => 0);
-    const owner: OwnerIdentity = { id: randomUUID(), pid: process.pid, startedAt, startTicks, host: hostName() };
+    const owner: OwnerIdentity = { id: `${SUPERVISOR_OWNER_PREFIX}${randomUUID()}`, pid: process.pid, startedAt, startTicks, host: hostName() };
     return new AppendOnlyJournal(resolved, owner, writer, { seq, offset: size }, options);
   }
 

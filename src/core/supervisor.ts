@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { AppendOnlyJournal } from './appendJournal';
+import { RUN_AS_NODE_ENV } from './supervisorLaunch';
 import { TaskRunner, type TaskSpec } from './taskRunner';
 import type { TaskRow } from './taskTypes';
 
@@ -77,7 +78,8 @@ export function exitCodeOf(row: TaskRow): number {
 
 function startDetached(command: string, args: readonly string[]): void {
   try {
-    const child = spawn(command, args, { detached: true, stdio: 'ignore' });
+    // The editor's Electron runs as Node only with this set (it was dropped for the agent).
+    const child = spawn(command, args, { detached: true, stdio: 'ignore', env: { ...process.env, [RUN_AS_NODE_ENV]: '1' } });
     child.on('error', () => undefined);
     child.unref();
   } catch {

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable, setUnexpectedErrorHandler, toDisposable } from '../core/lifecycle';
 import { setSqlWasmPath } from '../core/sqlite';
-import { TaskRunner } from '../core/taskRunner';
+import { SupervisedRuns } from '../core/supervisedRuns';
 import { TaskStore } from '../core/taskStore';
 import type { RetentionPolicy } from '../core/taskTypes';
 import * as config from './config';
@@ -24,11 +24,12 @@ import { TasksView } from './tasksView';
 
 export interface Services {
   readonly store: TaskStore;
-  readonly runner: TaskRunner;
+  /** The runs this window started; each is owned by its own supervisor process, which outlives the window. */
+  readonly runs: SupervisedRuns;
 }
 
-/** Why tasks still running are stopped when the extension host goes away. */
-const SHUTDOWN_REASON = 'Interrupted: the VS Code window closed or reloaded (or Agent Tasks was disabled or updated) while the task was running.';
+/** A supervisor's appends past this log size make it start `agent-tasks compact` when its run ends. */
+const SUPERVISOR_COMPACT_AFTER_BYTES = 1024 * 1024;
 /** Pruning is not urgent: it waits until the editor has settled after start-up. */
 const PRUNE_DELAY_MS = 30_000;
 
@@ -124,8 +125,16 @@ export class AgentTasksContext extends Disposable {
       throw new Error('Agent Tasks was deactivated while it started.');
     }
     this._register(store);
-    // The runner is registered after the store, so it is disposed before it.
-    const runner = this._register(new TaskRunner(store, { log: (m) => this.log.warn(m) }));
+    // Runs are owned by supervisor processes started with the editor's own Node (Electron as Node
+    // in desktop VS Code, the server's node in code-server and remotes): a reload, a closed
+    // window or a crashed extension host interrupts none of them.
+    const runs = this._register(
+      new SupervisedRuns(store, {
+        node: process.execPath,
+        script: path.join(dist, 'supervisor.js'),
+        compact: { command: process.execPath, args: [path.join(dist, 'cli.js'), 'compact', '--store', dir], afterBytes: SUPERVISOR_COMPACT_AFTER_BYTES },
+      }),
+    );
     // CLI runs and other windows write to the same store: show their rows live.
     this._register(store.watchForChanges());
     for (const notice of store.notices) {
@@ -141,14 +150,14 @@ export class AgentTasksContext extends Disposable {
     );
     // The tree shows what is read at once; marking orphans waits for a durable write, which can be
     // slow right after heavy disk activity (a big checkout), and its rows then refresh in place.
-    this.tasksView.attach({ store, runner });
+    this.tasksView.attach({ store, runs });
     const marked = await store.markRunningAsInterrupted();
     if (marked.length > 0) this.log.info(`Marked ${marked.length} orphaned task(s) as interrupted: ${marked.map((r) => r.id).join(', ')}`);
     const unresolved = await store.listUnresolvedInterruptedTasks();
     this.log.info(`Task journal ${dir} open${store.readOnly ? ' (read-only)' : ''}; ${unresolved.length} interrupted task(s) to recover.`);
     if (unresolved.length > 0) void this.offerRecovery(store, unresolved.map((r) => r.id));
     this.schedulePrune(store);
-    return { store, runner };
+    return { store, runs };
   }
 
   private async offerRecovery(store: TaskStore, ids: readonly string[]): Promise<void> {
@@ -237,19 +246,15 @@ export class AgentTasksContext extends Disposable {
   }
 
   /**
-   * For deactivate: stops this window's running tasks (SIGTERM; their rows are recorded
-   * `interrupted` durably, with the reason) and closes the store. Idempotent.
+   * For deactivate: closes the store. Running tasks go on: their supervisors own them, and the
+   * next window (a reload, another window) shows them. Idempotent.
    */
   shutdown(): Promise<void> {
     this.shuttingDown ??= (async () => {
       const services = await this.ready;
       if (!services) return;
-      try {
-        const stopped = await services.runner.stopAll(SHUTDOWN_REASON);
-        if (stopped.length > 0) this.log.info(`Stopped ${stopped.length} running task(s): ${stopped.map((r) => r.id).join(', ')}`);
-      } catch (err) {
-        this.log.error('Could not record the running tasks as interrupted:', err);
-      }
+      const running = services.runs.list();
+      if (running.length > 0) this.log.info(`Leaving ${running.length} task(s) running under their supervisors: ${running.map((r) => r.id).join(', ')}`);
       await services.store.close().catch((err) => this.log.error('Closing the task journal failed:', err));
     })();
     return this.shuttingDown;

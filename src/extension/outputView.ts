@@ -2,9 +2,8 @@
  * "Show Output": a task's log as a read-only document on the `agent-tasks-output:` scheme,
  * rendered readable (Claude stream-json and Codex JSONL become text) and following the task live
  * while it runs. The log is read incrementally and asynchronously (model/logDocument.ts), and
- * only its last few MB are shown. Updates come from this window's runner (progress events), from
- * the store (another process's task ended), and from a file watcher for tasks other processes
- * run (their output reaches the store only at heartbeats).
+ * only its last few MB are shown. Every run is owned by a supervisor process: updates come from
+ * the store (progress at heartbeats, the end) and from a watch of the log file while it runs.
  */
 import { watch, type FSWatcher } from 'node:fs';
 import * as vscode from 'vscode';
@@ -46,7 +45,6 @@ export class OutputView extends Disposable implements vscode.TextDocumentContent
   private readonly _onDidChange = this._register(new vscode.EventEmitter<vscode.Uri>());
   readonly onDidChange = this._onDidChange.event;
   private readonly logs = new Map<string, OpenLog>();
-  private services: Services | undefined;
 
   constructor(private readonly ctx: AgentTasksContext) {
     super();
@@ -63,12 +61,6 @@ export class OutputView extends Disposable implements vscode.TextDocumentContent
   }
 
   attach(services: Services): void {
-    this.services = services;
-    this._register(
-      services.runner.onDidChangeRunning((e) => {
-        for (const log of this.logs.values()) if (log.taskId === e.task.id) this.schedule(log);
-      }),
-    );
     this._register(
       services.store.onDidChangeTasks((e) => {
         const ids = new Set(e.ids);
@@ -143,10 +135,9 @@ export class OutputView extends Disposable implements vscode.TextDocumentContent
     return log.chain;
   }
 
-  /** Tasks of other processes: watch the log file itself (this window's runner reports its own tasks' progress). */
+  /** A running task: watch its log file itself (its output reaches the store only at heartbeats). */
   private updateWatcher(log: OpenLog, row: TaskRow): void {
-    const external = row.status === 'running' && !this.services?.runner.get(row.id);
-    if (!external) {
+    if (row.status !== 'running') {
       log.watcher?.close();
       log.watcher = undefined;
       return;

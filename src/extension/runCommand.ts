@@ -1,15 +1,18 @@
 /**
  * Run Agent Task… and Run Again, plus the launcher that Recover uses too. A run is: pick a
  * profile, pick the folder, type the prompt, expand the profile (model/agentProfiles.ts) with a
- * fresh task id and session id, and hand the spec to the runner, which journals the row before
- * it spawns anything. When a run cannot even start (a malformed profile, a refused spec) the
+ * fresh task id and session id, and hand the spec to a new supervisor process (core/supervisor.ts),
+ * which owns the run: it journals the row before it spawns anything, and outlives this window. When a run cannot even start (a malformed profile, a refused spec) the
  * attempt is still journaled, as a `failed` row that says why.
  */
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { sessionTakenMessage } from '../core/journalOps';
+import type { SupervisedRun } from '../core/supervisedRuns';
+import { SupervisorLaunchError } from '../core/supervisorLaunch';
 import { ReadOnlyStoreError, SessionTakenError, type TaskStore } from '../core/taskStore';
-import { TaskSpecError, type RunningTask, type TaskSpec } from '../core/taskRunner';
+import { TaskSpecError, toNewTask, type TaskSpec } from '../core/taskRunner';
 import type { OutputFormat, TaskRow } from '../core/taskTypes';
 import * as config from './config';
 import type { AgentTasksContext, Services } from './context';
@@ -77,11 +80,11 @@ export class TaskLauncher {
   constructor(private readonly ctx: AgentTasksContext) {}
 
   /**
-   * Starts a run. Resolves once the child is spawned (or its spawn failure is being journaled);
-   * the outcome is announced when it ends. Throws a UserFacingError when the run could not be
-   * started; the attempt is journaled first.
+   * Starts a run under its own supervisor process. Resolves once the supervisor journaled the
+   * start; the outcome is announced when the store shows it ended (if this window is still open).
+   * Throws a UserFacingError when the run could not be started; the attempt is journaled first.
    */
-  async launch(services: Services, req: LaunchRequest): Promise<RunningTask> {
+  async launch(services: Services, req: LaunchRequest): Promise<SupervisedRun> {
     ensureWritable(services.store);
     const taskId = randomUUID();
     const sessionId = req.sessionId ?? randomUUID();
@@ -122,23 +125,34 @@ export class TaskLauncher {
         parent_id: req.parentId ?? null,
       };
     }
-    let running: RunningTask;
+    let running: SupervisedRun;
     try {
-      running = await services.runner.start(spec);
+      // Refused here, before any process starts, and journaled as a failed attempt.
+      toNewTask(spec);
+      if (spec.exclusiveSession && spec.session_id && (await services.store.hasInFlightTask({ sessionId: spec.session_id }))) {
+        throw new SessionTakenError(sessionTakenMessage(spec.session_id));
+      }
+      running = await services.runs.start(spec);
     } catch (err) {
       if (err instanceof SessionTakenError) throw new UserFacingError(`Could not resume "${spec.name}": ${err.message}`);
-      if (err instanceof TaskSpecError) {
+      if (err instanceof TaskSpecError || err instanceof SupervisorLaunchError) {
         await this.recordFailedAttempt(services.store, { ...spec, format: spec.format ?? 'text', agent: spec.agent ?? null, prompt: spec.prompt ?? null, workspace: spec.workspace ?? null, parentId: spec.parent_id }, err.message);
-        const where = req.plan.kind === 'profile' ? ` (${profileSettingPath(req.plan.profile.name)})` : '';
-        throw new UserFacingError(`Could not run "${spec.name}": ${sentence(err.message + where)}`, req.plan.kind === 'profile' ? AGENTS_SETTING : undefined);
+        // A session another window's supervisor took first: the supervisor's answer says so.
+        if (err instanceof SupervisorLaunchError && err.message.includes('two agents must not work on one session')) {
+          throw new UserFacingError(`Could not resume "${spec.name}": ${err.message}`);
+        }
+        const where = err instanceof TaskSpecError && req.plan.kind === 'profile' ? ` (${profileSettingPath(req.plan.profile.name)})` : '';
+        throw new UserFacingError(`Could not run "${spec.name}": ${sentence(err.message + where)}`, err instanceof TaskSpecError && req.plan.kind === 'profile' ? AGENTS_SETTING : undefined);
       }
       if (err instanceof ReadOnlyStoreError) throw new UserFacingError(err.message);
       throw err;
     }
-    this.ctx.log.info(`Started task ${running.id}: ${displayCommandLine(spec.command, spec.args.map((a) => (a === spec.prompt ? '<prompt>' : a)))} in ${spec.cwd}`);
+    this.ctx.log.info(
+      `Started task ${running.id} under supervisor pid ${running.pid}: ${displayCommandLine(spec.command, spec.args.map((a) => (a === spec.prompt ? '<prompt>' : a)))} in ${spec.cwd}`,
+    );
     void running.done.then(
-      (row) => this.announce(row, req),
-      (err: unknown) => this.ctx.log.error(`Could not record the end of task ${running.id}:`, err),
+      (row) => (this.ctx.isShuttingDown ? undefined : this.announce(row, req)),
+      (err: unknown) => this.ctx.log.error(`Could not learn how task ${running.id} ended:`, err),
     );
     return running;
   }

@@ -1,7 +1,8 @@
 /**
- * The status bar entry: how many tasks this window runs, and whether interrupted tasks wait for
- * recovery. It listens to the runner and the store; `render()` is the one place that writes to
- * the item (content decided by model/statusBarModel.ts).
+ * The status bar entry: how many agent tasks run (this window's, other windows', the CLI's: each
+ * is owned by its own supervisor process), and whether interrupted tasks wait for recovery. It
+ * listens to the tree's loads of the store; `render()` is the one place that writes to the item
+ * (content decided by model/statusBarModel.ts).
  */
 import * as vscode from 'vscode';
 import { Disposable, type Event } from '../core/lifecycle';
@@ -15,6 +16,7 @@ export class StatusBar extends Disposable {
   private readonly item: vscode.StatusBarItem;
   private services: Services | undefined;
   private interruptedCount = 0;
+  private running: StoreView['running'] = [];
 
   constructor(ctx: AgentTasksContext) {
     super();
@@ -33,15 +35,15 @@ export class StatusBar extends Disposable {
 
   attach(services: Services, views: { onDidLoad: Event<StoreView>; lastView: StoreView | undefined }): void {
     this.services = services;
-    this._register(services.runner.onDidChangeRunning((e) => e.kind !== 'progress' && this.render()));
-    // Interrupted rows appear (scan, other windows) and get resolved: the tree's load of the store tells.
-    this._register(
-      views.onDidLoad((view) => {
-        this.interruptedCount = view.interrupted.length;
-        this.render();
-      }),
-    );
-    this.interruptedCount = views.lastView?.interrupted.length ?? 0;
+    // Runs start and end, interrupted rows appear (scan, other windows) and get resolved: the tree's load of the store tells.
+    this._register(views.onDidLoad((view) => this.show(view)));
+    if (views.lastView) this.show(views.lastView);
+    else this.render();
+  }
+
+  private show(view: StoreView): void {
+    this.interruptedCount = view.interrupted.length;
+    this.running = view.running;
     this.render();
   }
 
@@ -49,7 +51,7 @@ export class StatusBar extends Disposable {
     if (this.isDisposed) return;
     const view = statusBarView({
       enabled: config.statusBarEnabled().value,
-      running: this.services?.runner.list().map((t) => t.row) ?? [],
+      running: this.services ? this.running : [],
       interruptedCount: this.interruptedCount,
     });
     if (!view.visible) {

@@ -75,14 +75,16 @@ export async function pickTask(services: Services, kind: TaskPickKind, placeHold
   return (await vscode.window.showQuickPick(items, { placeHolder, matchOnDescription: true, matchOnDetail: true }))?.row;
 }
 
-/** Cancel: this window's task through the runner; another process's task by signalling its agent, after asking. */
+/**
+ * Cancel: a task owned by a supervisor (any window's, the CLI's --detach) through its supervisor;
+ * another owner's (a CLI run in a terminal) by signalling its agent, after asking.
+ */
 async function cancelTask(ctx: AgentTasksContext, arg: unknown): Promise<void> {
   const services = await ctx.services();
   const row = (await taskFromArg(services, arg)) ?? (await pickTask(services, 'running', 'Cancel which agent task?'));
   if (!row) return;
-  if (services.runner.get(row.id)) {
-    ctx.log.info(`Cancelling task ${row.id}`);
-    await services.runner.cancel(row.id);
+  if (row.status === 'running' && (await services.runs.cancel(row))) {
+    ctx.log.info(`Asked the supervisor of task ${row.id} (pid ${row.owner_pid}) to cancel it`);
     return;
   }
   if (row.status !== 'running') {

@@ -3,7 +3,7 @@
  * History (newest first, a page at a time). The store's change events drive it: each burst of
  * changes reloads the snapshot once (debounced), and only what changed is refreshed — a group
  * whose children changed, or a single row in place. Running rows re-render every second for
- * their elapsed time, and on the runner's progress events (tokens, cost), one item at a time.
+ * their elapsed time; their tokens and cost come from the supervisors' heartbeats in the store.
  * What a row looks like is decided in model/taskPresentation.ts.
  */
 import * as vscode from 'vscode';
@@ -27,7 +27,6 @@ import {
   taskLabel,
   taskTooltipMarkdown,
   visibleGroups,
-  withProgress,
   type GroupKind,
   type TreeSnapshot,
 } from './model/taskPresentation';
@@ -104,15 +103,6 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
   attach(services: Services): void {
     this.services = services;
     this._register(services.store.onDidChangeTasks(() => this.scheduleReload()));
-    this._register(
-      services.runner.onDidChangeRunning((e) => {
-        if (e.kind === 'progress') {
-          const node = this.nodes.get(e.task.id);
-          if (node) this.scheduleItem(node);
-        }
-        // 'started' and 'ended' also change the store, whose event reloads.
-      }),
-    );
     this.firstLoad = this.reload();
   }
 
@@ -278,20 +268,21 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
 
   private taskItem(node: TaskNode): vscode.TreeItem {
     const now = Date.now();
-    const live = this.services?.runner.get(node.row.id);
-    const row = withProgress(node.row, live?.progress);
+    // Started from this window (its supervisor owns it either way; the tooltip says where it runs).
+    const own = this.services?.runs.get(node.row.id) !== undefined;
+    const row = node.row;
     const item = new vscode.TreeItem(taskLabel(row), vscode.TreeItemCollapsibleState.None);
     item.id = row.id;
     item.description = taskDescription(row, now);
     const icon = taskIcon(row);
     item.iconPath = new vscode.ThemeIcon(icon.id, icon.color ? new vscode.ThemeColor(icon.color) : undefined);
-    const tooltip = new vscode.MarkdownString(taskTooltipMarkdown(row, { now, own: live !== undefined, host: this.host }));
+    const tooltip = new vscode.MarkdownString(taskTooltipMarkdown(row, { now, own, host: this.host }));
     // Prompts, errors and paths are user text: no command links, no HTML, no theme icons.
     tooltip.isTrusted = false;
     tooltip.supportHtml = false;
     tooltip.supportThemeIcons = false;
     item.tooltip = tooltip;
-    item.contextValue = taskContextValue(row, live !== undefined);
+    item.contextValue = taskContextValue(row, own);
     item.accessibilityInformation = { label: taskAccessibilityLabel(row, now) };
     item.command = { command: Commands.showOutput, title: 'Show Output', arguments: [node] };
     return item;

@@ -40,12 +40,31 @@ interface Activation {
   ready: Promise<boolean>;
 }
 
+let extensionDir: string;
+
+/**
+ * An extension folder whose dist/ holds the supervisor and the CLI as the tsc output (npm test
+ * does not bundle; a stale dist/ of an earlier build must not be used either).
+ */
+function makeExtensionDir(): string {
+  const dir = path.join(tmp, 'extension');
+  const fs = require('node:fs') as typeof import('node:fs');
+  fs.mkdirSync(path.join(dir, 'dist'), { recursive: true });
+  const out = path.join(__dirname, '../../src/cli');
+  fs.writeFileSync(path.join(dir, 'dist', 'supervisor.js'), `require(${JSON.stringify(path.join(out, 'supervisorMain.js'))});\n`);
+  fs.writeFileSync(
+    path.join(dir, 'dist', 'cli.js'),
+    `require(${JSON.stringify(path.join(out, 'main.js'))}).main(process.argv.slice(2)).then((c) => { process.exitCode = c; });\n`,
+  );
+  return dir;
+}
+
 function activate(): Activation {
   const subscriptions: { dispose(): void }[] = [];
   const context = {
     subscriptions,
-    extensionPath: ROOT,
-    extensionUri: vscode.Uri.file(ROOT),
+    extensionPath: extensionDir,
+    extensionUri: vscode.Uri.file(extensionDir),
     globalStorageUri: vscode.Uri.file(storeDir),
   };
   const api = extension.activate(context as never);
@@ -98,6 +117,7 @@ before(() => {
   workspaceDir = path.join(tmp, 'workspace');
   argvFile = path.join(tmp, 'argv.jsonl');
   require('node:fs').mkdirSync(workspaceDir, { recursive: true });
+  extensionDir = makeExtensionDir();
 });
 
 after(() => {
@@ -221,10 +241,10 @@ test('Restricted Mode: profiles from workspace settings do not run', async () =>
   }
 });
 
-test('deactivate stops running tasks as interrupted; the next activation offers recovery', async () => {
+test('a run outlives its window (deactivate, reactivate: still Running, no notice); its supervisor killed, the next activation offers recovery', async () => {
   fake.reset();
   fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
-  fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile({ FAKE_AGENT_SLEEP_MS: '30000' }) } };
+  fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile({ FAKE_AGENT_SLEEP_MS: '60000' }) } };
   let a = activate();
   let id: string | undefined;
   try {
@@ -241,16 +261,43 @@ test('deactivate stops running tasks as interrupted; the next activation offers 
   } finally {
     await deactivate(a);
   }
-  const stopped = await readRow(id!);
-  assert.equal(stopped?.status, 'interrupted');
-  assert.match(stopped?.error ?? '', /^Interrupted: the VS Code window closed or reloaded/);
+  const still = await readRow(id!);
+  assert.equal(still?.status, 'running', 'closing the window stops nothing');
+  assert.notEqual(still?.owner_pid, process.pid, 'a supervisor process owns the run');
 
+  // The next window (a reload) shows it Running, and nothing is interrupted.
   fake.reset();
   fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
   fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile() } };
   a = activate();
   try {
     assert.equal(await a.ready, true);
+    const adopted = await waitFor('the adopted running row', async () => (await treeItems()).get('Running')?.[0]);
+    assert.equal(adopted.contextValue, 'agentTask.running.session', 'shown, run by another process');
+    assert.equal(fake.messages.filter((m) => m.kind === 'warning').length, 0, 'no interrupted notice');
+    await waitFor('the status bar', () => fake.statusBar!.text === '$(sync~spin) 1');
+  } finally {
+    await deactivate(a);
+  }
+
+  // Its supervisor dies (kill -9): the run is interrupted and the next window offers it.
+  process.kill(still!.owner_pid, 'SIGKILL');
+  await waitFor('the supervisor to die', () => {
+    try {
+      process.kill(still!.owner_pid, 0);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  fake.reset();
+  fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
+  fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile() } };
+  a = activate();
+  try {
+    assert.equal(await a.ready, true);
+    const stopped = await readRow(id!);
+    assert.equal(stopped?.status, 'interrupted');
     const notice = await waitFor('the recovery notification', () => fake.messages.find((m) => m.kind === 'warning'));
     assert.equal(notice.text, '1 agent task was interrupted (its VS Code window closed while it ran). Recover it?');
     const items = await waitFor('the Interrupted group', async () => {
