@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import type { RetentionPolicy } from '../core/taskTypes';
 import { resolveDefaultAgent, resolveProfiles, type ProfileLayers, type ResolvedProfiles } from './model/agentProfiles';
 import { mergeFolderProfiles, parseJsonc, settingFromFile } from './model/restrictedSettings';
-import { parseBoolean, parseRetention, STATUS_BAR_SETTING, type Parsed } from './model/settings';
+import { AUTO_RESUME_SETTING, parseBoolean, parseResumePrompt, parseRetention, STATUS_BAR_SETTING, type Parsed } from './model/settings';
 
 const SECTION = 'agentTasks';
 
@@ -64,6 +64,20 @@ export function retention(): Parsed<RetentionPolicy> {
 
 export function statusBarEnabled(): Parsed<boolean> {
   return parseBoolean(STATUS_BAR_SETTING, section().get<unknown>('statusBar.enabled'), true);
+}
+
+export function resumePrompt(): Parsed<string> {
+  return parseResumePrompt(section().get<unknown>('resumePrompt'));
+}
+
+/**
+ * Resume interrupted runs of this workspace at start-up without asking. Restricted: in Restricted
+ * Mode only the user's own setting counts (a cloned folder must not make agents run by itself).
+ */
+export function autoResume(): Parsed<boolean> {
+  const inspected = section().inspect<unknown>('autoResume');
+  const raw = vscode.workspace.isTrusted ? section().get<unknown>('autoResume') : inspected?.globalValue;
+  return parseBoolean(AUTO_RESUME_SETTING, raw, false);
 }
 
 export function affectsProfiles(e: vscode.ConfigurationChangeEvent): boolean {

@@ -10,13 +10,13 @@ import { Disposable, setUnexpectedErrorHandler, toDisposable } from '../core/lif
 import { setSqlWasmPath } from '../core/sqlite';
 import { SupervisedRuns } from '../core/supervisedRuns';
 import { TaskStore } from '../core/taskStore';
-import type { RetentionPolicy } from '../core/taskTypes';
+import type { RetentionPolicy, TaskRow } from '../core/taskTypes';
 import * as config from './config';
 import { errorMessage, UserFacingError } from './errors';
-import { ContextKeys, Commands, FOCUS_TASKS_VIEW_COMMAND } from './model/ids';
+import { ContextKeys, Commands } from './model/ids';
 import { interruptedNotice } from './model/recoverChoices';
 import { OutputView } from './outputView';
-import { registerRecoverCommand } from './recoverCommand';
+import { registerRecoverCommand, resumeInterrupted } from './recoverCommand';
 import { registerRunCommands, TaskLauncher } from './runCommand';
 import { StatusBar } from './statusBar';
 import { registerTaskCommands } from './taskCommands';
@@ -155,15 +155,41 @@ export class AgentTasksContext extends Disposable {
     if (marked.length > 0) this.log.info(`Marked ${marked.length} orphaned task(s) as interrupted: ${marked.map((r) => r.id).join(', ')}`);
     const unresolved = await store.listUnresolvedInterruptedTasks();
     this.log.info(`Task journal ${dir} open${store.readOnly ? ' (read-only)' : ''}; ${unresolved.length} interrupted task(s) to recover.`);
-    if (unresolved.length > 0) void this.offerRecovery(store, unresolved.map((r) => r.id));
+    if (unresolved.length > 0) void this.recoverAtStart(store, unresolved);
     this.schedulePrune(store);
     return { store, runs };
   }
 
-  private async offerRecovery(store: TaskStore, ids: readonly string[]): Promise<void> {
-    const choice = await vscode.window.showWarningMessage(interruptedNotice(ids.length), 'Recover…', 'Show', 'Dismiss');
-    if (choice === 'Recover…') await vscode.commands.executeCommand(Commands.recover);
-    else if (choice === 'Show') await vscode.commands.executeCommand(FOCUS_TASKS_VIEW_COMMAND);
+  /**
+   * Interrupted runs found at start-up: resumed at once with agentTasks.autoResume (this
+   * workspace's), else offered. The notification's Resume continues the newest one's session
+   * (several: one multi-select QuickPick) — two user actions from the notice to the session
+   * running again.
+   */
+  private async recoverAtStart(store: TaskStore, rows: readonly TaskRow[]): Promise<void> {
+    const auto = config.autoResume();
+    for (const problem of auto.problems) void this.showSettingWarning(problem, 'agentTasks.autoResume');
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    const mine = rows.filter((r) => r.workspace !== null && folders.includes(r.workspace));
+    if (auto.value && mine.length > 0 && !store.readOnly) {
+      const started = await resumeInterrupted(this, mine, { pick: false });
+      this.log.info(`agentTasks.autoResume: resumed ${started.length} of ${mine.length} interrupted task(s) of this workspace.`);
+      if (started.length > 0) void vscode.window.showInformationMessage(`Agent Tasks resumed ${started.length === 1 ? '1 interrupted task' : `${started.length} interrupted tasks`} (agentTasks.autoResume).`);
+      const left = rows.filter((r) => !mine.includes(r));
+      if (left.length > 0) void this.offerRecovery(store, left);
+      return;
+    }
+    await this.offerRecovery(store, rows);
+  }
+
+  private async offerRecovery(store: TaskStore, rows: readonly TaskRow[]): Promise<void> {
+    const ids = rows.map((r) => r.id);
+    const choice = await vscode.window.showWarningMessage(interruptedNotice(ids.length), 'Resume', 'Recover…', 'Dismiss');
+    if (choice === 'Resume') {
+      // The newest first; the rows may have been resolved in another window meanwhile.
+      const open = (await store.listUnresolvedInterruptedTasks()).filter((r) => ids.includes(r.id));
+      await resumeInterrupted(this, open, { pick: true });
+    } else if (choice === 'Recover…') await vscode.commands.executeCommand(Commands.recover);
     else if (choice === 'Dismiss') {
       // Closing the notification means "not now"; Dismiss means "stop offering these".
       for (const id of ids) await store.resolveInterrupted(id, 'dismissed').catch((err) => this.log.warn(`Could not dismiss ${id}: ${errorMessage(err)}`));

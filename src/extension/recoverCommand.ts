@@ -24,7 +24,6 @@ import {
   planRerun,
   planResume,
   recoverActions,
-  RESUME_PROMPT,
   resumedTaskName,
   sessionQuery,
   type RecoverAction,
@@ -36,13 +35,13 @@ import { askForPrompt, findProfile } from './runCommand';
 import { taskFromArg } from './taskCommands';
 
 const TAIL_BYTES = 16 * 1024;
-const ACTIONS: readonly RecoverAction[] = ['resume', 'restart', 'openLog', 'dismiss'];
+const ACTIONS: readonly RecoverAction[] = ['resume', 'resumeWithMessage', 'restart', 'openLog', 'dismiss'];
 
 /** Arguments for scripts and tests: skip the pickers. */
 interface RecoverArgs {
   taskId?: string;
   action?: RecoverAction;
-  /** The follow-up prompt of a resumed session. */
+  /** The follow-up prompt of a resumed session (default agentTasks.resumePrompt; asked for with resumeWithMessage). */
   prompt?: string;
   /** Stop a still-running agent without asking. */
   stopAgent?: boolean;
@@ -165,8 +164,10 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
   let resume = planResume(row, entry);
   const rerun = planRerun(row, entry);
   let action = args.action;
-  if (action === undefined || action === 'resume') resume = await withSessionChecked(ctx, row, resume);
-  const { items, notes } = recoverActions(row, resume, rerun);
+  if (action === undefined || action === 'resume' || action === 'resumeWithMessage') resume = await withSessionChecked(ctx, row, resume);
+  const resumePrompt = config.resumePrompt();
+  for (const problem of resumePrompt.problems) void ctx.showSettingWarning(problem, 'agentTasks.resumePrompt');
+  const { items, notes } = recoverActions(row, resume, rerun, resumePrompt.value);
   if (action === undefined) {
     const picked = await vscode.window.showQuickPick(
       items.map((item) => ({ label: item.label, detail: item.detail, action: item.action })),
@@ -183,7 +184,8 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
     case 'dismiss':
       await services.store.resolveInterrupted(row.id, 'dismissed');
       return undefined;
-    case 'resume': {
+    case 'resume':
+    case 'resumeWithMessage': {
       if (resume.kind === 'impossible') throw new UserFacingError(resume.reason, resume.sessionMissing ? undefined : AGENTS_SETTING);
       if (!(await ensureAgentStopped(ctx, row, 'resuming it', args.stopAgent === true))) return undefined;
       if (await services.store.hasInFlightTask({ sessionId: resume.sessionId })) {
@@ -193,11 +195,13 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
       if (usesPrompt(resume.profile, 'resume')) {
         prompt =
           args.prompt ??
-          (await askForPrompt({
-            title: `Resume "${taskLabel(row)}"`,
-            prompt: `What should ${resume.profile.name} do in the resumed session?`,
-            value: RESUME_PROMPT,
-          }));
+          (action === 'resume'
+            ? resumePrompt.value
+            : await askForPrompt({
+                title: `Resume "${taskLabel(row)}"`,
+                prompt: `What should ${resume.profile.name} do in the resumed session?`,
+                value: resumePrompt.value,
+              }));
         if (prompt === null) return undefined;
       }
       const running = await ctx.launcher.launch(services, {
@@ -230,6 +234,38 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
       return running.id;
     }
   }
+}
+
+/**
+ * One-click Resume (the interrupted-task notification, agentTasks.autoResume): each row's session
+ * continues with agentTasks.resumePrompt, its orphaned agent stopped first without a question.
+ * With several rows and `pick`, one multi-select QuickPick (all selected) chooses which. Returns
+ * the new tasks' ids; a row that cannot be resumed is reported and the others go on.
+ */
+export async function resumeInterrupted(ctx: AgentTasksContext, rows: readonly TaskRow[], options: { pick: boolean }): Promise<string[]> {
+  let chosen = rows;
+  if (options.pick && rows.length > 1) {
+    const items = (await interruptedItems(rows)).map((item) => ({ ...item, picked: true }));
+    const picked = await vscode.window.showQuickPick(items, {
+      title: 'Resume Interrupted Tasks',
+      placeHolder: 'Which sessions should continue? (Enter resumes the selected ones)',
+      canPickMany: true,
+      matchOnDescription: true,
+      matchOnDetail: true,
+    });
+    if (!picked) return [];
+    chosen = picked.map((p) => p.row);
+  }
+  const started: string[] = [];
+  for (const row of chosen) {
+    try {
+      const id = await recover(ctx, { taskId: row.id, action: 'resume', stopAgent: true });
+      if (id) started.push(id);
+    } catch (err) {
+      void ctx.showError(err);
+    }
+  }
+  return started;
 }
 
 export function registerRecoverCommand(ctx: AgentTasksContext): vscode.Disposable[] {

@@ -87,6 +87,16 @@ function fakeProfile(extraEnv: Record<string, string> = {}): unknown {
 }
 
 
+/** The id of the newest task that continues `parentId`, if any. */
+async function latestChildOf(parentId: string): Promise<string | undefined> {
+  const store = await TaskStore.open({ dir: storeDir, readOnly: true });
+  try {
+    return (await store.listTasks({ includeRunning: true, limit: 20 })).find((r) => r.parent_id === parentId)?.id;
+  } finally {
+    await store.close();
+  }
+}
+
 async function readRow(id: string): Promise<TaskRow | undefined> {
   const store = await TaskStore.open({ dir: storeDir });
   try {
@@ -293,13 +303,16 @@ test('a run outlives its window (deactivate, reactivate: still Running, no notic
   fake.reset();
   fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
   fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile() } };
+  // The one user action after the notice shows: its Resume button, clicked once the state was checked.
+  let clickResume!: (button: string) => void;
+  fake.answers.push({ match: 'was interrupted', choose: new Promise<string>((resolve) => (clickResume = resolve)) });
   a = activate();
   try {
     assert.equal(await a.ready, true);
     const stopped = await readRow(id!);
     assert.equal(stopped?.status, 'interrupted');
     const notice = await waitFor('the recovery notification', () => fake.messages.find((m) => m.kind === 'warning'));
-    assert.equal(notice.text, '1 agent task was interrupted (its VS Code window closed while it ran). Recover it?');
+    assert.equal(notice.text, '1 agent task was interrupted: the process that ran it stopped (a crash, a reboot, kill -9). Resume its session?');
     const items = await waitFor('the Interrupted group', async () => {
       const t = await treeItems();
       return t.get('Interrupted')?.length === 1 ? t : undefined;
@@ -308,7 +321,8 @@ test('a run outlives its window (deactivate, reactivate: still Running, no notic
     assert.deepEqual(fake.treeView!.badge, { value: 1, tooltip: '1 interrupted agent task to recover' });
     await waitFor('the status bar warning', () => fake.statusBar!.text === '$(warning) 1' && fake.statusBar!.backgroundColor?.id === 'statusBarItem.warningBackground');
 
-    const resumedId = (await vscode.commands.executeCommand('agentTasks.recover', { taskId: id, action: 'resume', prompt: 'Go on', stopAgent: true })) as string;
+    clickResume('Resume');
+    const resumedId = await waitFor('the resumed run', async () => (await readRow(id!))?.resolution === 'resumed' && (await latestChildOf(id!)));
     assert.ok(resumedId);
     const resumed = await waitFor('the resumed run to finish', async () => {
       const r = await readRow(resumedId);
@@ -318,7 +332,7 @@ test('a run outlives its window (deactivate, reactivate: still Running, no notic
     assert.equal(resumed.parent_id, id);
     assert.equal(resumed.session_id, stopped?.session_id, 'the same session continues');
     const argv = JSON.parse(readFileSync(argvFile, 'utf8').trim().split('\n').pop()!);
-    assert.deepEqual(argv, ['-p', 'Go on', '--resume', stopped?.session_id, '--output-format', 'stream-json']);
+    assert.deepEqual(argv, ['-p', 'You were interrupted. Continue where you left off.', '--resume', stopped?.session_id, '--output-format', 'stream-json']);
     const original = await readRow(id!);
     assert.equal(original?.resolution, 'resumed');
     await waitFor('the Interrupted group to go', async () => ((await treeItems()).has('Interrupted') ? undefined : true));

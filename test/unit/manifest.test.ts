@@ -10,6 +10,7 @@ import { OUTPUT_FORMATS, type TaskRow } from '../../src/core/taskTypes';
 import { BUILTIN_PROFILES, profileCommandPreview } from '../../src/extension/model/agentProfiles';
 import { Commands, ContextKeys, TASKS_VIEW_ID, VIEW_CONTAINER_ID } from '../../src/extension/model/ids';
 import { taskContextValue } from '../../src/extension/model/taskPresentation';
+import { DEFAULT_RESUME_PROMPT } from '../../src/extension/model/settings';
 import { T0, taskRow } from './helpers/taskRows';
 
 const ROOT = path.join(__dirname, '../../..');
@@ -109,9 +110,11 @@ test('settings: names, types, defaults, descriptions', () => {
   const props = contributes.configuration.properties;
   assert.deepEqual(Object.keys(props).sort(), [
     'agentTasks.agents',
+    'agentTasks.autoResume',
     'agentTasks.defaultAgent',
     'agentTasks.history.maxAgeDays',
     'agentTasks.history.maxEntries',
+    'agentTasks.resumePrompt',
     'agentTasks.statusBar.enabled',
   ]);
   for (const [key, schema] of Object.entries(props as Record<string, { description?: string; markdownDescription?: string }>)) {
@@ -121,6 +124,8 @@ test('settings: names, types, defaults, descriptions', () => {
   assert.equal(props['agentTasks.history.maxEntries'].default, 10000);
   assert.equal(props['agentTasks.statusBar.enabled'].default, true);
   assert.equal(props['agentTasks.defaultAgent'].default, 'claude');
+  assert.equal(props['agentTasks.autoResume'].default, false);
+  assert.equal(props['agentTasks.resumePrompt'].default, DEFAULT_RESUME_PROMPT, 'the manifest and the code agree');
   const profile = props['agentTasks.agents'].additionalProperties.anyOf[0];
   assert.deepEqual(profile.required, ['command']);
   assert.deepEqual(profile.properties.format.enum, [...OUTPUT_FORMATS]);
@@ -145,7 +150,7 @@ test('the settings and the README name every built-in profile with its command l
 
 test('restricted configurations for untrusted workspaces', () => {
   assert.deepEqual(pkg.capabilities.untrustedWorkspaces.supported, 'limited');
-  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['agentTasks.agents', 'agentTasks.defaultAgent']);
+  assert.deepEqual(pkg.capabilities.untrustedWorkspaces.restrictedConfigurations, ['agentTasks.agents', 'agentTasks.defaultAgent', 'agentTasks.autoResume']);
 });
 
 test('.vscodeignore is an allow-list', () => {

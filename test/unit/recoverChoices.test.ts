@@ -18,8 +18,8 @@ const interrupted = taskRow({ status: 'interrupted', finished_at: T0 + 192_000, 
 const claude: ProfileEntry = { kind: 'ok', name: 'claude', source: 'built-in', profile: BUILTIN_PROFILES[0] };
 
 test('the activation notice', () => {
-  assert.equal(interruptedNotice(1), '1 agent task was interrupted (its VS Code window closed while it ran). Recover it?');
-  assert.equal(interruptedNotice(3), '3 agent tasks were interrupted (their VS Code window closed while they ran). Recover them?');
+  assert.equal(interruptedNotice(1), '1 agent task was interrupted: the process that ran it stopped (a crash, a reboot, kill -9). Resume its session?');
+  assert.equal(interruptedNotice(3), '3 agent tasks were interrupted: the processes that ran them stopped (a crash, a reboot, kill -9). Resume their sessions?');
 });
 
 test('last readable line: Claude events rendered, bookkeeping skipped, cut first line ignored', () => {
@@ -75,13 +75,20 @@ test('rerun: through the profile, verbatim when it is gone, refused when the arg
   assert.equal(planRerun(taskRow({ agent: 'mine' }), blocked).kind, 'impossible');
 });
 
-test('recover actions: resume only when possible, with the reason otherwise', () => {
-  const all = recoverActions(interrupted, planResume(interrupted, claude), planRerun(interrupted, claude));
-  assert.deepEqual(all.items.map((i) => i.action), ['resume', 'restart', 'openLog', 'dismiss']);
-  assert.deepEqual(all.items.map((i) => i.label), ['$(debug-continue) Resume session', '$(debug-restart) Restart from scratch', '$(output) Open Log', '$(close) Dismiss']);
-  assert.equal(all.items[0].detail, 'Continue session sess-1 with claude, where it stopped');
-  assert.equal(all.items[1].detail, 'Run the same command and prompt again in /home/me/project, in a new session');
-  assert.equal(all.items[2].detail, 'See what it did before it stopped (2048 bytes)');
+test('recover actions: resume (with the default message, or one you type) only when possible, with the reason otherwise', () => {
+  const all = recoverActions(interrupted, planResume(interrupted, claude), planRerun(interrupted, claude), 'Go on.');
+  assert.deepEqual(all.items.map((i) => i.action), ['resume', 'resumeWithMessage', 'restart', 'openLog', 'dismiss']);
+  assert.deepEqual(all.items.map((i) => i.label), [
+    '$(debug-continue) Resume session',
+    '$(comment) Resume with a message…',
+    '$(debug-restart) Restart from scratch',
+    '$(output) Open Log',
+    '$(close) Dismiss',
+  ]);
+  assert.equal(all.items[0].detail, 'Continue session sess-1 with claude where it stopped, telling it "Go on."');
+  assert.equal(all.items[2].detail, 'Run the same command and prompt again in /home/me/project, in a new session');
+  assert.equal(all.items[3].detail, 'See what it did before it stopped (2048 bytes)');
+  assert.match(recoverActions(interrupted, planResume(interrupted, claude), planRerun(interrupted, claude)).items[0].detail, /telling it "You were interrupted\. Continue where you left off\."$/);
   assert.deepEqual(all.notes, []);
   const noSession = { ...interrupted, session_id: null };
   const some = recoverActions(noSession, planResume(noSession, claude), planRerun(noSession, claude));
@@ -133,8 +140,8 @@ test('a session the agent no longer has: no Resume, Restart first, with the reas
     'Resume is not available: Claude Code has no transcript of session sess-1 under ~/.claude/projects, so resuming it would fail ("No conversation found").',
   ]);
   const found = recoverActions(interrupted, checkedResume(resume, { state: 'found', path: '/x' }), planRerun(interrupted, claude));
-  assert.deepEqual(found.items.map((i) => i.action), ['resume', 'restart', 'openLog', 'dismiss']);
-  assert.equal(found.items[1].detail, 'Run the same command and prompt again in /home/me/project, in a new session');
+  assert.deepEqual(found.items.map((i) => i.action), ['resume', 'resumeWithMessage', 'restart', 'openLog', 'dismiss']);
+  assert.equal(found.items[2].detail, 'Run the same command and prompt again in /home/me/project, in a new session');
 });
 
 test('a resumed run is named after the task it continues, marked once', () => {

@@ -5,10 +5,11 @@
  */
 import type { AgentSessionCheck, AgentSessionQuery } from '../../core/agentSessions';
 import { renderLogLine } from '../../core/logRenderer';
-import { lastDisplayLine } from '../../core/outputParsers';
+import { capChars, lastDisplayLine } from '../../core/outputParsers';
 import type { OutputFormat, TaskRow } from '../../core/taskTypes';
 import { expandProfile, passesSessionId, profileSettingPath, usesPrompt, type AgentProfile, type ProfileEntry } from './agentProfiles';
 import { formatAgo, formatDuration, plural } from './format';
+import { DEFAULT_RESUME_PROMPT } from './settings';
 import { taskDurationMs, taskLabel } from './taskPresentation';
 
 const DETAIL_MAX_CHARS = 160;
@@ -16,8 +17,8 @@ const DETAIL_MAX_CHARS = 160;
 /** The text of the notification shown when activation found interrupted tasks. */
 export function interruptedNotice(count: number): string {
   return count === 1
-    ? '1 agent task was interrupted (its VS Code window closed while it ran). Recover it?'
-    : `${count} agent tasks were interrupted (their VS Code window closed while they ran). Recover them?`;
+    ? '1 agent task was interrupted: the process that ran it stopped (a crash, a reboot, kill -9). Resume its session?'
+    : `${count} agent tasks were interrupted: the processes that ran them stopped (a crash, a reboot, kill -9). Resume their sessions?`;
 }
 
 /**
@@ -55,7 +56,8 @@ export function interruptedPickItem(row: TaskRow, now: number, lastLine: string 
   return { label: taskLabel(row), description: parts.join(' · '), detail };
 }
 
-export type RecoverAction = 'resume' | 'restart' | 'openLog' | 'dismiss';
+/** `resume` tells the session agentTasks.resumePrompt; `resumeWithMessage` asks what to tell it. */
+export type RecoverAction = 'resume' | 'resumeWithMessage' | 'restart' | 'openLog' | 'dismiss';
 
 export interface RecoverActionItem {
   readonly action: RecoverAction;
@@ -144,11 +146,15 @@ export interface RecoverActions {
   readonly notes: readonly string[];
 }
 
-export function recoverActions(row: TaskRow, resume: ResumePlan, rerun: RerunPlan): RecoverActions {
+export function recoverActions(row: TaskRow, resume: ResumePlan, rerun: RerunPlan, resumePrompt = DEFAULT_RESUME_PROMPT): RecoverActions {
   const items: RecoverActionItem[] = [];
   const notes: string[] = [];
   if (resume.kind === 'resume') {
-    items.push({ action: 'resume', label: '$(debug-continue) Resume session', detail: `Continue session ${resume.sessionId} with ${resume.profile.name}, where it stopped` });
+    const told = usesPrompt(resume.profile, 'resume') ? `, telling it "${capChars(resumePrompt, 60)}"` : '';
+    items.push({ action: 'resume', label: '$(debug-continue) Resume session', detail: `Continue session ${resume.sessionId} with ${resume.profile.name} where it stopped${told}` });
+    if (usesPrompt(resume.profile, 'resume')) {
+      items.push({ action: 'resumeWithMessage', label: '$(comment) Resume with a message…', detail: 'Continue the same session with what you type' });
+    }
   } else {
     notes.push(resume.reason);
   }
@@ -163,11 +169,9 @@ export function recoverActions(row: TaskRow, resume: ResumePlan, rerun: RerunPla
   return { items, notes };
 }
 
-/** The default follow-up prompt for a resumed session (the user may edit it). */
 /** A resumed run keeps the interrupted task's name (its prompt is only the follow-up), marked once. */
 export function resumedTaskName(interruptedName: string): string {
   const base = interruptedName.replace(/ \(resumed\)$/, '');
   return `${base} (resumed)`;
 }
 
-export const RESUME_PROMPT = 'You were interrupted. Continue where you left off.';

@@ -8,6 +8,11 @@ import { DEFAULT_RETENTION, type RetentionPolicy } from '../../core/taskTypes';
 export const MAX_AGE_SETTING = 'agentTasks.history.maxAgeDays';
 export const MAX_ENTRIES_SETTING = 'agentTasks.history.maxEntries';
 export const STATUS_BAR_SETTING = 'agentTasks.statusBar.enabled';
+export const RESUME_PROMPT_SETTING = 'agentTasks.resumePrompt';
+export const AUTO_RESUME_SETTING = 'agentTasks.autoResume';
+/** What a resumed session is told when the user did not type a message (agentTasks.resumePrompt's default). */
+export const DEFAULT_RESUME_PROMPT = 'You were interrupted. Continue where you left off.';
+const RESUME_PROMPT_MAX_CHARS = 10_000;
 
 export interface Parsed<T> {
   readonly value: T;
@@ -27,6 +32,16 @@ export function parseRetention(raw: { maxAgeDays?: unknown; maxEntries?: unknown
   const maxAgeDays = countSetting(MAX_AGE_SETTING, raw.maxAgeDays, DEFAULT_RETENTION.maxAgeDays, problems);
   const maxRows = countSetting(MAX_ENTRIES_SETTING, raw.maxEntries, DEFAULT_RETENTION.maxRows, problems);
   return { value: { maxAgeDays, maxRows }, problems };
+}
+
+/** The follow-up prompt of a one-click Resume: a non-blank string, else the default with a message. */
+export function parseResumePrompt(raw: unknown): Parsed<string> {
+  if (raw === undefined || raw === null) return { value: DEFAULT_RESUME_PROMPT, problems: [] };
+  if (typeof raw === 'string' && raw.trim() !== '' && raw.length <= RESUME_PROMPT_MAX_CHARS) return { value: raw, problems: [] };
+  return {
+    value: DEFAULT_RESUME_PROMPT,
+    problems: [`${RESUME_PROMPT_SETTING} must be a non-empty text of at most ${RESUME_PROMPT_MAX_CHARS} characters; using "${DEFAULT_RESUME_PROMPT}".`],
+  };
 }
 
 export function parseBoolean(setting: string, raw: unknown, fallback: boolean): Parsed<boolean> {

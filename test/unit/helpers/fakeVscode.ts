@@ -114,7 +114,7 @@ export const fake = {
   workspaceFolders: [] as { uri: Uri; name: string; index: number }[],
   messages: [] as { kind: 'info' | 'warning' | 'error'; text: string }[],
   /** Answers for the next showWarningMessage/showErrorMessage/showInformationMessage calls (by substring of the text). */
-  answers: [] as { match: string; choose: string }[],
+  answers: [] as { match: string; choose: string | Promise<string> }[],
   contextKeys: new Map<string, unknown>(),
   commands: new Map<string, (...args: unknown[]) => unknown>(),
   treeProvider: undefined as
@@ -149,7 +149,9 @@ function message(kind: 'info' | 'warning' | 'error') {
     if (i < 0) return undefined;
     const [answer] = fake.answers.splice(i, 1);
     const buttons = rest.filter((r): r is string => typeof r === 'string');
-    return buttons.includes(answer.choose) ? answer.choose : undefined;
+    // A promise: the user clicks later (the test resolves it once it has looked around).
+    const choice = await answer.choose;
+    return buttons.includes(choice) ? choice : undefined;
   };
 }
 
