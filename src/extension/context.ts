@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable, setUnexpectedErrorHandler, toDisposable } from '../core/lifecycle';
 import { setSqlWasmPath } from '../core/sqlite';
+import { LIVE_POLL_MS, pollWhileLive } from '../core/storePoll';
 import { SupervisedRuns } from '../core/supervisedRuns';
 import { TaskStore } from '../core/taskStore';
 import type { RetentionPolicy, TaskRow } from '../core/taskTypes';
@@ -135,8 +136,10 @@ export class AgentTasksContext extends Disposable {
         compact: { command: process.execPath, args: [path.join(dist, 'cli.js'), 'compact', '--store', dir], afterBytes: SUPERVISOR_COMPACT_AFTER_BYTES },
       }),
     );
-    // CLI runs and other windows write to the same store: show their rows live.
+    // Supervisors, CLI runs and other windows write to the same store: show their rows live. Where
+    // the file system sends no events, a slow poll keeps the view right while runs are live.
     this._register(store.watchForChanges());
+    this._register(pollWhileLive(store, () => (this.tasksView.lastView?.running.length ?? 0) > 0, LIVE_POLL_MS, (m) => this.log.debug(m)));
     for (const notice of store.notices) {
       this.log.warn(notice);
       void vscode.window.showWarningMessage(notice);
