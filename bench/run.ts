@@ -1,3 +1,4 @@
+import { measureSupervisor, SUPERVISOR_STREAM_RUNS, supervisorSection } from './supervisorBench';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { existsSync, promises as fsp } from 'node:fs';
@@ -414,6 +415,7 @@ async function main(): Promise<void> {
       treeResults[size] = await measureTree(root, template, size);
       await fsp.rm(template, { recursive: true, force: true });
     }
+    const supervisor = await measureSupervisor(root);
     const idle = idleNode();
     const benchRssMb = peakRssMb();
     // One floor for the whole run: the median of every interleaved floor sample.
@@ -439,6 +441,8 @@ async function main(): Promise<void> {
     lines.push(`| (no target) what the view shows first: open + readView before the scan, 100k rows | ${fmt(tree100k.firstData.median)} ms | |`);
     lines.push(`| archive segments parsed by the view's first load: 0 | ${segmentsParsed} (10k and 100k, every run) | ${met(segmentsParsed === 0)} |`);
     lines.push(`| peak RSS of the view's first load at 100k rows ≤ 150 MB | ${mib(tree100k.rss.max)} MiB (max of ${TREE_RUNS}) | ${met((tree100k.rss.max * 2 ** 20) / 1e6 <= 150)} |`);
+    lines.push(`| a supervisor: from run to the agent spawned ≤ 150 ms | ${fmt(supervisor.startMs.median)} ms | ${met(supervisor.startMs.median <= 150)} |`);
+    lines.push(`| a supervisor's peak RSS while streaming 100 MiB ≤ 60 MB | ${mib(supervisor.rssMb.max)} MiB (max of ${SUPERVISOR_STREAM_RUNS}) | ${met((supervisor.rssMb.max * 2 ** 20) / 1e6 <= 60)} |`);
     lines.push(`| open + scan at 100k rows ≤ 50 ms | ${fmt(openResults[100_000].openScan.median)} ms | ${met(openResults[100_000].openScan.median <= 50)} |`);
     lines.push('');
     lines.push('## Durable start latency');
@@ -544,6 +548,7 @@ async function main(): Promise<void> {
     }
     lines.push(`| this benchmark process (it generates the 100k rows in memory) | ${mib(benchRssMb)} |`);
     lines.push('');
+    lines.push(...supervisorSection(supervisor, fmt));
     lines.push(`Total benchmark time: ${((performance.now() - t0) / 1000).toFixed(1)} s. Reproduce: \`npm run bench\` (\`BENCH_SAMPLES=N\` for more start samples; \`npm run bench -- --json\` also prints a one-line summary).`);
     lines.push('');
     const docs = path.join(__dirname, '..', '..', 'docs');
@@ -567,6 +572,8 @@ async function main(): Promise<void> {
           open_scan_unsettled_ms: bySize((s) => openResults[s].openScanUnsettled.median),
           durable_after_dirty_ms: Number(dirty.dirtyStart.median.toFixed(3)),
           durable_after_dirty_floor_ms: Number(dirty.dirtyFloor.median.toFixed(3)),
+          supervisor_start_ms: Number(supervisor.startMs.median.toFixed(3)),
+          supervisor_rss_mb: Number(supervisor.rssMb.max.toFixed(1)),
         }),
       );
     }

@@ -47,6 +47,7 @@ export async function superviseRun(request: SupervisorRequest, io: SupervisorIo)
     return 1;
   }
   const runner = new TaskRunner(journal, { heartbeatMs: request.heartbeatMs ?? SUPERVISED_HEARTBEAT_MS, log: io.log });
+  const collector = collectGarbageAsOutputFlows(runner);
   let row: TaskRow;
   try {
     const task = await runner.start(request.spec);
@@ -59,14 +60,40 @@ export async function superviseRun(request: SupervisorRequest, io: SupervisorIo)
     row = await task.done;
   } catch (err) {
     io.ack({ kind: 'failed', error: errorMessage(err) });
+    collector.dispose();
     runner.dispose();
     await journal.close();
     return 1;
   }
+  collector.dispose();
   runner.dispose();
   await journal.close();
   if (request.compact && journal.logBytes > request.compact.afterBytes) startDetached(request.compact.command, request.compact.args);
   return exitCodeOf(row);
+}
+
+/**
+ * Each read of the agent's pipes is a new 64 KB buffer outside V8's heap, and V8 collects them
+ * only once tens of MB of such memory have piled up: an agent printing fast would make the
+ * supervisor's RSS double. With `--expose-gc` (launchSupervisor passes it), a collection every
+ * few MB of output keeps it near an idle Node's (docs/BENCHMARKS.md).
+ */
+const GC_EVERY_OUTPUT_BYTES = 2 * 1024 * 1024;
+const GC_CHECK_MS = 10;
+
+function collectGarbageAsOutputFlows(runner: TaskRunner): { dispose(): void } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (typeof gc !== 'function') return { dispose: () => undefined };
+  let collectedAt = 0;
+  // Output can flow at hundreds of MB/s: look often (progress events are coalesced to 250 ms).
+  const timer = setInterval(() => {
+    const bytes = runner.list().reduce((n, t) => n + (t.progress.output_bytes ?? 0), 0);
+    if (bytes - collectedAt < GC_EVERY_OUTPUT_BYTES) return;
+    collectedAt = bytes;
+    gc();
+  }, GC_CHECK_MS);
+  timer.unref();
+  return { dispose: () => clearInterval(timer) };
 }
 
 /** 0 for success, the agent's exit code, 130 for cancelled, else 1. */

@@ -35,7 +35,8 @@ export function launchSupervisor(options: LaunchSupervisorOptions): Promise<{ ro
     let settled = false;
     let stdout = '';
     let stderr = '';
-    const child = spawn(options.node, [options.script], {
+    // --expose-gc: supervisor.ts collects the pipes' buffers as output flows (Electron as Node takes Node's flags too).
+    const child = spawn(options.node, ['--expose-gc', options.script], {
       // Its own session and process group: a dying editor, a closed terminal or a Ctrl-C there does not reach it.
       detached: true,
       stdio: ['pipe', 'pipe', 'pipe'],
