@@ -10,12 +10,15 @@ import * as path from 'node:path';
 import { defaultStoreDir } from '../core/storeLocation';
 import { UsageError, formatCommandHelp, optionValue, parseCommandArgs } from './argParser';
 import { EXIT_USAGE, PROGRAM, STORE_ENV, writeErr, writeOut } from './common';
+import { cancelCommand } from './commands/cancel';
 import type { Command } from './commands/command';
 import { compactCommand } from './commands/compact';
 import { listCommand } from './commands/list';
+import { logsCommand } from './commands/logs';
 import { recoverCommand } from './commands/recover';
 import { runCommand } from './commands/run';
 import { showCommand } from './commands/show';
+import { waitCommand } from './commands/wait';
 import { setCliScript } from './store';
 
 export { STORE_ENV } from './common';
@@ -26,7 +29,7 @@ export { formatDuration } from './format';
 setCliScript(__filename);
 
 /** In the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [runCommand, listCommand, showCommand, compactCommand, recoverCommand];
+const COMMANDS: readonly Command[] = [runCommand, listCommand, showCommand, logsCommand, waitCommand, cancelCommand, compactCommand, recoverCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.def.name.length));

@@ -4,6 +4,7 @@ import * as fs from 'node:fs';
 import { TaskStore } from '../core/taskStore';
 import type { TaskRow } from '../core/taskTypes';
 import { PROGRAM, STORE_ENV, writeErr } from './common';
+import { formatTable } from './format';
 
 /**
  * The script `handOverCompaction` starts: the CLI's entry file itself (dist/cli.js in the package,
@@ -87,4 +88,15 @@ export async function findByIdOrPrefix(store: TaskStore, idOrPrefix: string): Pr
   if (total === 0) return [];
   const rows = await store.listTasks({ includeRunning: true, limit: total });
   return rows.filter((r) => r.id.startsWith(idOrPrefix));
+}
+
+/**
+ * The one task `idOrPrefix` names, or the message that says why there is none (no such task, or
+ * a prefix of several: their table follows). For the verbs that act on one task.
+ */
+export async function lookupTask(store: TaskStore, idOrPrefix: string): Promise<{ row: TaskRow } | { problem: string }> {
+  const rows = await findByIdOrPrefix(store, idOrPrefix);
+  if (rows.length === 0) return { problem: `no task with id ${JSON.stringify(idOrPrefix)}\n` };
+  if (rows.length > 1) return { problem: `${JSON.stringify(idOrPrefix)} matches ${rows.length} tasks; give more of the id:\n${formatTable(rows.slice(0, 10))}` };
+  return { row: rows[0] };
 }

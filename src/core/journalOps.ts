@@ -83,7 +83,14 @@ export type JournalRecord =
   | (RecordBase & { op: 'resolve'; id: string; at: number; how: Resolution })
   | (RecordBase & { op: 'prune'; ids: string[] })
   | (RecordBase & { op: 'archive'; segment: SegmentInfo; ids: string[] })
-  | (RecordBase & { op: 'dropSegment'; name: string });
+  | (RecordBase & { op: 'dropSegment'; name: string })
+  /**
+   * Someone (`agent-tasks cancel`, another window) asks the owner of a running row to cancel it.
+   * It changes no row: the owner's store sees it on a catch-up and fires onDidRequestCancel, and
+   * the owner records the end (`cancelled`) with an ordinary finish. Written with `v: 1`: a version
+   * that does not know the op classifies it 'invalid' and skips it (see classifyRecord).
+   */
+  | (RecordBase & { op: 'cancelRequest'; id: string; at: number });
 
 export type FinishFields = RunningPatch &
   Required<Pick<TaskResult, 'status' | 'finished_at'>> &
@@ -337,6 +344,9 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
     case 'dropSegment':
       s.run(`DELETE FROM archive_segments WHERE name = ?`, [rec.name]);
       return [];
+    case 'cancelRequest':
+      // A request, not a change: replaying it (once, twice, in any process) leaves every row as it was.
+      return [];
     default:
       return [];
   }
@@ -345,9 +355,15 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
 /** Finished history that retention may remove: never running rows, never unresolved interrupted ones. */
 export const PRUNABLE = `status <> 'running' AND NOT (status = 'interrupted' AND resolved_at IS NULL)`;
 
-const OPS = new Set(['start', 'update', 'heartbeat', 'finish', 'interrupt', 'resolve', 'prune', 'archive', 'dropSegment']);
+const OPS = new Set(['start', 'update', 'heartbeat', 'finish', 'interrupt', 'resolve', 'prune', 'archive', 'dropSegment', 'cancelRequest']);
 
-/** Narrows what came out of a log; `newer` when a later version wrote it. */
+/**
+ * Narrows what came out of a log; `newer` when a later version wrote it. Compatibility rule: a
+ * record with `v` ≤ RECORD_VERSION whose op this version does not know is 'invalid' and skipped
+ * (replay goes on); a record with a higher `v` makes the store read-only (`newer`). So a new op
+ * that older versions may safely ignore (like `cancelRequest`, which changes no row) keeps
+ * `v: 1`; RECORD_VERSION goes up only for records an older version must not skip.
+ */
 export function classifyRecord(value: unknown): { record: JournalRecord } | 'newer' | 'invalid' {
   if (typeof value !== 'object' || value === null) return 'invalid';
   const r = value as Partial<JournalRecord>;

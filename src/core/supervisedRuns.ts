@@ -1,7 +1,7 @@
 import { isSupervisorOwned } from './appendJournal';
 import { Disposable, Emitter } from './lifecycle';
 import { hostName, processLiveness } from './processIdentity';
-import type { SupervisorRequest } from './supervisor';
+import { WINDOW_BACK_SIGNAL, WINDOW_CLOSED_SIGNAL, type SupervisorRequest } from './supervisor';
 import { launchSupervisor } from './supervisorLaunch';
 import type { TaskSpec } from './taskRunner';
 import type { TaskStore } from './taskStore';
@@ -89,15 +89,26 @@ export class SupervisedRuns extends Disposable {
    * and start time) matches the row's owner is signalled: never a reused pid, nor an owner that
    * is not a supervisor (an editor's extension host). False when it could not ask.
    */
-  async cancel(row: TaskRow): Promise<boolean> {
-    if (row.status !== 'running' || !isSupervisorOwned(row) || row.owner_host !== hostName()) return false;
-    if ((await processLiveness(row.owner_pid, row.owner_started_at, row.owner_start_ticks ?? null)) !== 'alive') return false;
-    try {
-      process.kill(row.owner_pid, 'SIGTERM');
-      return true;
-    } catch {
-      return false;
+  cancel(row: TaskRow): Promise<boolean> {
+    return signalSupervisor(row, 'SIGTERM');
+  }
+
+  /**
+   * agentTasks.onWindowClose = "stop", at deactivate: tells this window's runs' supervisors that
+   * it closed; each stops its run unless a window shows it again soon (`showAgain`).
+   */
+  async windowClosing(): Promise<number> {
+    let told = 0;
+    for (const run of this.list()) {
+      const row = (await this.store.getTask(run.id).catch(() => undefined)) ?? run.row;
+      if (await signalSupervisor(row, WINDOW_CLOSED_SIGNAL)) told++;
     }
+    return told;
+  }
+
+  /** At activation: these running rows are shown again (a reload), so no supervisor stops them. */
+  async showAgain(rows: readonly TaskRow[]): Promise<void> {
+    for (const row of rows) await signalSupervisor(row, WINDOW_BACK_SIGNAL);
   }
 
   private async checkEnded(ids: readonly string[]): Promise<void> {
@@ -110,5 +121,21 @@ export class SupervisedRuns extends Disposable {
       entry.resolve(row);
       this._onDidEnd.fire(row);
     }
+  }
+}
+
+/**
+ * Signals a row's supervisor: only a live one whose identity (pid and start time) matches the
+ * row's owner, on this host, and only an owner that is a supervisor (never an editor's extension
+ * host, never a reused pid). False when it could not.
+ */
+async function signalSupervisor(row: TaskRow, signal: NodeJS.Signals): Promise<boolean> {
+  if (row.status !== 'running' || !isSupervisorOwned(row) || row.owner_host !== hostName()) return false;
+  if ((await processLiveness(row.owner_pid, row.owner_started_at, row.owner_start_ticks ?? null)) !== 'alive') return false;
+  try {
+    process.kill(row.owner_pid, signal);
+    return true;
+  } catch {
+    return false;
   }
 }

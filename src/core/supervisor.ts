@@ -23,11 +23,20 @@ export interface SupervisorRequest {
   readonly spec: TaskSpec;
   /** How often the row is marked alive and its progress saved (the views' live tokens). */
   readonly heartbeatMs?: number;
+  /** Tests shorten STOP_AFTER_WINDOW_CLOSE_MS. */
+  readonly stopAfterWindowCloseMs?: number;
   /** A command that compacts the store (`agent-tasks compact`), started detached when the log grew past `compactAfterBytes`. */
   readonly compact?: { command: string; args: string[]; afterBytes: number };
 }
 
 export type SupervisorAck = { readonly kind: 'started'; readonly row: TaskRow; readonly pid: number } | { readonly kind: 'failed'; readonly error: string };
+
+/** Sent by a closing window whose agentTasks.onWindowClose is "stop". */
+export const WINDOW_CLOSED_SIGNAL: NodeJS.Signals = 'SIGUSR2';
+/** Sent by a window that shows the run again (a reload): the pending stop is off. */
+export const WINDOW_BACK_SIGNAL: NodeJS.Signals = 'SIGUSR1';
+/** How long a run waits, after its window closed, for a reloaded window to show it again. */
+export const STOP_AFTER_WINDOW_CLOSE_MS = 15_000;
 
 /** The live progress a supervised run saves: often enough for the views, cheap for the log. */
 export const SUPERVISED_HEARTBEAT_MS = 2_000;
@@ -50,14 +59,34 @@ export async function superviseRun(request: SupervisorRequest, io: SupervisorIo)
   const collector = collectGarbageAsOutputFlows(runner);
   let row: TaskRow;
   try {
-    const task = await runner.start(request.spec);
-    io.ack({ kind: 'started', row: task.row, pid: process.pid });
-    const cancel = (): void => void runner.cancel(task.id);
+    // Every signal is handled before the start is journaled: a cancel that arrives while the
+    // agent is being spawned (its row already shows) must not kill the supervisor instead.
+    let taskId: string | undefined;
+    let cancelRequested = false;
+    const cancel = (): void => {
+      cancelRequested = true;
+      if (taskId !== undefined) void runner.cancel(taskId);
+    };
     process.on('SIGTERM', cancel);
     process.on('SIGINT', cancel);
+    // agentTasks.onWindowClose = "stop": the window that started the run closed (SIGUSR2). A
+    // reload shows the run again within seconds (SIGUSR1, from the new window): only a window
+    // that stays closed stops it.
+    let orphanTimer: NodeJS.Timeout | undefined;
+    process.on(WINDOW_CLOSED_SIGNAL, () => {
+      clearTimeout(orphanTimer);
+      io.log(`the window that started the run closed: stopping it in ${STOP_AFTER_WINDOW_CLOSE_MS / 1000} s unless a window shows it again`);
+      orphanTimer = setTimeout(cancel, request.stopAfterWindowCloseMs ?? STOP_AFTER_WINDOW_CLOSE_MS);
+    });
+    process.on(WINDOW_BACK_SIGNAL, () => clearTimeout(orphanTimer));
     // A closed terminal or a logged-out session is not a reason to stop the agent.
     process.on('SIGHUP', () => undefined);
+    const task = await runner.start(request.spec);
+    taskId = task.id;
+    io.ack({ kind: 'started', row: task.row, pid: process.pid });
+    if (cancelRequested) void runner.cancel(task.id);
     row = await task.done;
+    clearTimeout(orphanTimer);
   } catch (err) {
     io.ack({ kind: 'failed', error: errorMessage(err) });
     collector.dispose();

@@ -28,7 +28,7 @@ import { createOutputParser, lastDisplayLine, oneLineUntrusted, type OutputParse
 import { signalProcessGroup } from './processControl';
 import { APPEND_FLAGS, isLinkError, moveAside } from './storeFiles';
 import { processStartTicks, processStartTime } from './processIdentity';
-import { OUTPUT_FORMATS, type NewTask, type RunJournal, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
+import { OUTPUT_FORMATS, type CancelRequestSource, type NewTask, type RunJournal, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
 
 /** A task to start: the journaled fields plus what only the child gets. */
 export type TaskSpec = NewTask & {
@@ -124,6 +124,18 @@ export class TaskRunner extends Disposable {
       clearInterval(this.heartbeatTimer);
       clearTimeout(this.progressTimer);
     }));
+    // Another process (agent-tasks cancel, another window) asked, through the journal, to cancel one
+    // of our runs: obey as for our own Cancel. A journal that cannot tell (a supervisor's) has no event.
+    const requests = (journal as Partial<CancelRequestSource>).onDidRequestCancel;
+    if (requests) {
+      this._register(
+        requests((request) => {
+          if (!this.executions.has(request.id)) return;
+          if (request.by !== this.journal.owner.id) this.log(`Task ${request.id}: cancelling it, as another process asked`);
+          void this.cancel(request.id);
+        }),
+      );
+    }
   }
 
   /**

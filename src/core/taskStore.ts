@@ -28,6 +28,7 @@ import { keepDamagedLog, loadJournalState, reconcileArchive, replay, type Opened
 import { countRows, newestRows, newestRowsWhere, readStoreView, type CountQuery } from './storeQueries';
 import {
   DEFAULT_RETENTION,
+  type CancelRequest,
   type ListTasksQuery,
   type NewTask,
   type OwnerIdentity,
@@ -105,6 +106,9 @@ export class TaskStore extends Disposable implements TaskJournal {
   readonly onDidChangeTasks = this._onDidChangeTasks.event;
   private readonly _onDidAddNotice = this._register(new Emitter<string>());
   readonly onDidAddNotice = this._onDidAddNotice.event;
+  private readonly _onDidRequestCancel = this._register(new Emitter<CancelRequest>());
+  /** A catch-up read a cancel request for a running row this instance owns (TaskRunner obeys it). */
+  readonly onDidRequestCancel = this._onDidRequestCancel.event;
 
   private stmts: JournalStatements;
   private readonly archive: ArchiveCache;
@@ -123,6 +127,8 @@ export class TaskStore extends Disposable implements TaskJournal {
   private previous: { reader: LogReader; until: number } | undefined;
   /** Set between the two phases of this instance's compaction. */
   private sealing: number | undefined;
+  /** Cancel requests for this instance's running rows read by the current catch-up, not fired yet. */
+  private cancelRequests: CancelRequest[] = [];
   /** Sees every record a catch-up reads, in log order (first-record-wins checks). */
   private recordObserver: ((rec: JournalRecord) => void) | undefined;
 
@@ -274,6 +280,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   private applyRaw(records: unknown[], changed: Set<string>): void {
     const { sawNewer } = replay(this.stmts, records, this.options.log, (rec, ids) => {
       this.recordObserver?.(rec);
+      if (rec.op === 'cancelRequest') this.noteCancelRequest(rec);
       if (rec.by !== this.owner.id) for (const id of ids) changed.add(id);
     });
     if (sawNewer && !this.readOnly) {
@@ -358,6 +365,24 @@ export class TaskStore extends Disposable implements TaskJournal {
   private async refreshInner(): Promise<void> {
     const { ids, reloaded } = await this.catchUp();
     if (ids.length || reloaded) this._onDidChangeTasks.fire({ ids: reloaded ? [] : ids, external: true });
+    this.fireCancelRequests();
+  }
+
+  /**
+   * A cancel request read in log order: kept when it names a row this instance owns that is still
+   * running at that point of the log (a request that lands after the finish asks for nothing).
+   * Fired after the catch-up, so listeners see the store in a settled state.
+   */
+  private noteCancelRequest(rec: Extract<JournalRecord, { op: 'cancelRequest' }>): void {
+    const row = this.getSync(rec.id);
+    if (row?.status === 'running' && row.owner_id === this.owner.id) this.cancelRequests.push({ id: rec.id, at: rec.at, by: rec.by });
+  }
+
+  private fireCancelRequests(): void {
+    const requests = this.cancelRequests;
+    if (requests.length === 0) return;
+    this.cancelRequests = [];
+    for (const request of requests) this._onDidRequestCancel.fire(request);
   }
 
   refresh(): Promise<void> {
@@ -506,6 +531,20 @@ export class TaskStore extends Disposable implements TaskJournal {
   updateRunning(id: string, patch: RunningPatch): Promise<void> {
     return this.exclusive(async () => {
       await this.write(this.record('update', { id, set: { ...patch } }), false);
+    });
+  }
+
+  /**
+   * Asks the owner of a running row (any process, this one included) to cancel it: a durable
+   * `cancelRequest` record, which changes no row. The owner's store fires onDidRequestCancel when
+   * a catch-up reads it; for this instance's own rows that catch-up happens here, before this
+   * resolves. Whether anyone obeys is the caller's to watch (runControl.ts's cancelRun does).
+   */
+  requestCancel(id: string): Promise<void> {
+    return this.exclusive(async () => {
+      await this.refreshInner();
+      await this.write(this.record('cancelRequest', { id, at: Date.now() }), true);
+      await this.refreshInner();
     });
   }
 
@@ -821,6 +860,7 @@ export class TaskStore extends Disposable implements TaskJournal {
       if (pending > 0) await this.onDamagedLog(sealed, pending, sealedReader.offset + pending);
     }
     if (changed.size) this._onDidChangeTasks.fire({ ids: [...changed], external: true });
+    this.fireCancelRequests();
     // Under the lock, the archive folder is brought in line too: a segment a killed compaction left unlisted is listed.
     const notices: string[] = [];
     const reconciled = await reconcileArchive(this.SQL, this.dir, this.stmts, false, notices);

@@ -161,6 +161,23 @@ export interface TasksChangeEvent {
   readonly external: boolean;
 }
 
+/** A `cancelRequest` record as the owner of the row sees it (TaskStore.onDidRequestCancel). */
+export interface CancelRequest {
+  readonly id: string;
+  /** When it was asked (the requester's clock). */
+  readonly at: number;
+  /** owner_id of the store instance that asked. */
+  readonly by: string;
+}
+
+/**
+ * A journal that tells the owner of a run when another process asked to cancel it. TaskRunner
+ * subscribes when its journal has it, and cancels its own task (SIGTERM, SIGKILL after the grace).
+ */
+export interface CancelRequestSource {
+  readonly onDidRequestCancel: import('./lifecycle').Event<CancelRequest>;
+}
+
 export interface RetentionPolicy {
   /** Finished rows older than this many days are pruned; 0 keeps all. */
   maxAgeDays: number;
@@ -213,6 +230,14 @@ export interface TaskJournal {
   readView(options: { historyLimit: number }): Promise<StoreView>;
   /** Reads other processes' new records; fires onDidChangeTasks when anything changed. */
   refresh(): Promise<void>;
+  /**
+   * Asks the owner of a running row, whichever process it is, to cancel it: appends a durable
+   * `cancelRequest` record. The owner's store fires onDidRequestCancel on its next catch-up (this
+   * store's own rows: before this resolves). It changes no row; the owner records `cancelled`.
+   */
+  requestCancel(id: string): Promise<void>;
+  /** Fired when a catch-up reads a cancel request for a running row this store instance owns. */
+  readonly onDidRequestCancel: import('./lifecycle').Event<CancelRequest>;
 }
 
 /** What a TaskRunner writes: the journal of the process that owns its runs (TaskStore, or a supervisor's AppendOnlyJournal). */

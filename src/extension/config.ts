@@ -7,7 +7,16 @@ import * as vscode from 'vscode';
 import type { RetentionPolicy } from '../core/taskTypes';
 import { resolveDefaultAgent, resolveProfiles, type ProfileLayers, type ResolvedProfiles } from './model/agentProfiles';
 import { mergeFolderProfiles, parseJsonc, settingFromFile } from './model/restrictedSettings';
-import { AUTO_RESUME_SETTING, parseBoolean, parseResumePrompt, parseRetention, STATUS_BAR_SETTING, type Parsed } from './model/settings';
+import {
+  AUTO_RESUME_SETTING,
+  parseBoolean,
+  parseOnWindowClose,
+  parseResumePrompt,
+  parseRetention,
+  STATUS_BAR_SETTING,
+  type OnWindowClose,
+  type Parsed,
+} from './model/settings';
 
 const SECTION = 'agentTasks';
 
@@ -78,6 +87,11 @@ export function autoResume(): Parsed<boolean> {
   const inspected = section().inspect<unknown>('autoResume');
   const raw = vscode.workspace.isTrusted ? section().get<unknown>('autoResume') : inspected?.globalValue;
   return parseBoolean(AUTO_RESUME_SETTING, raw, false);
+}
+
+/** What closing a window does to the runs it started ("keepRunning", or "stop" unless a reload shows them again). */
+export function onWindowClose(): Parsed<OnWindowClose> {
+  return parseOnWindowClose(section().get<unknown>('onWindowClose'));
 }
 
 export function affectsProfiles(e: vscode.ConfigurationChangeEvent): boolean {

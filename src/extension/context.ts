@@ -154,6 +154,8 @@ export class AgentTasksContext extends Disposable {
     // The tree shows what is read at once; marking orphans waits for a durable write, which can be
     // slow right after heavy disk activity (a big checkout), and its rows then refresh in place.
     this.tasksView.attach({ store, runs });
+    // A reload's window shows its runs again: a pending agentTasks.onWindowClose "stop" is off.
+    void this.showRunsAgain(store, runs);
     const marked = await store.markRunningAsInterrupted();
     if (marked.length > 0) this.log.info(`Marked ${marked.length} orphaned task(s) as interrupted: ${marked.map((r) => r.id).join(', ')}`);
     const unresolved = await store.listUnresolvedInterruptedTasks();
@@ -169,6 +171,12 @@ export class AgentTasksContext extends Disposable {
    * (several: one multi-select QuickPick) — two user actions from the notice to the session
    * running again.
    */
+  private async showRunsAgain(store: TaskStore, runs: SupervisedRuns): Promise<void> {
+    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    const mine = (await store.listTasks({ status: 'running', limit: 500 })).filter((r) => r.workspace === null ? folders.length === 0 : folders.includes(r.workspace));
+    await runs.showAgain(mine);
+  }
+
   private async recoverAtStart(store: TaskStore, rows: readonly TaskRow[]): Promise<void> {
     const auto = config.autoResume();
     for (const problem of auto.problems) void this.showSettingWarning(problem, 'agentTasks.autoResume');
@@ -283,7 +291,13 @@ export class AgentTasksContext extends Disposable {
       const services = await this.ready;
       if (!services) return;
       const running = services.runs.list();
-      if (running.length > 0) this.log.info(`Leaving ${running.length} task(s) running under their supervisors: ${running.map((r) => r.id).join(', ')}`);
+      if (running.length > 0 && config.onWindowClose().value === 'stop') {
+        // A reload shows them again within seconds and they go on; a window that stays closed stops them.
+        const told = await services.runs.windowClosing().catch(() => 0);
+        this.log.info(`agentTasks.onWindowClose is "stop": ${told} task(s) stop unless a window shows them again soon.`);
+      } else if (running.length > 0) {
+        this.log.info(`Leaving ${running.length} task(s) running under their supervisors: ${running.map((r) => r.id).join(', ')}`);
+      }
       await services.store.close().catch((err) => this.log.error('Closing the task journal failed:', err));
     })();
     return this.shuttingDown;

@@ -201,3 +201,27 @@ test('environment values reach the agent and never the journal', async () => {
     await cleanup();
   }
 });
+
+test('onWindowClose "stop": a closed window (SIGUSR2) stops its run after the grace; a window that shows it again (SIGUSR1) keeps it', async () => {
+  const { dir, cleanup } = await newStore();
+  try {
+    const spec = nodeSpec(dir, "console.log('up'); setInterval(() => {}, 1000)");
+    const request = { storeDir: dir, spec, stopAfterWindowCloseMs: 1500 };
+    const kept = await launchSupervisor({ node: process.execPath, script: SUPERVISOR, request });
+    const stopped = await launchSupervisor({ node: process.execPath, script: SUPERVISOR, request: { ...request, spec: { ...spec, name: 'closed' } } });
+    await waitFor('both agents up', async () => (await readRow(dir, kept.row.id))?.child_pid && (await readRow(dir, stopped.row.id))?.child_pid);
+    process.kill(kept.pid, 'SIGUSR2');
+    process.kill(stopped.pid, 'SIGUSR2');
+    // The reloaded window, a moment later (two pending signals are delivered lowest number first).
+    await new Promise((r) => setTimeout(r, 300));
+    process.kill(kept.pid, 'SIGUSR1');
+    const row = await waitForEnd(dir, stopped.row.id, 15_000);
+    assert.equal(row.status, 'cancelled');
+    await new Promise((r) => setTimeout(r, 300));
+    assert.equal((await readRow(dir, kept.row.id))?.status, 'running', 'shown again: it goes on');
+    process.kill(kept.pid, 'SIGTERM');
+    assert.equal((await waitForEnd(dir, kept.row.id)).status, 'cancelled');
+  } finally {
+    await cleanup();
+  }
+});

@@ -114,6 +114,7 @@ test('settings: names, types, defaults, descriptions', () => {
     'agentTasks.defaultAgent',
     'agentTasks.history.maxAgeDays',
     'agentTasks.history.maxEntries',
+    'agentTasks.onWindowClose',
     'agentTasks.resumePrompt',
     'agentTasks.statusBar.enabled',
   ]);
@@ -125,6 +126,8 @@ test('settings: names, types, defaults, descriptions', () => {
   assert.equal(props['agentTasks.statusBar.enabled'].default, true);
   assert.equal(props['agentTasks.defaultAgent'].default, 'claude');
   assert.equal(props['agentTasks.autoResume'].default, false);
+  assert.equal(props['agentTasks.onWindowClose'].default, 'keepRunning');
+  assert.deepEqual(props['agentTasks.onWindowClose'].enum, ['keepRunning', 'stop']);
   assert.equal(props['agentTasks.resumePrompt'].default, DEFAULT_RESUME_PROMPT, 'the manifest and the code agree');
   const profile = props['agentTasks.agents'].additionalProperties.anyOf[0];
   assert.deepEqual(profile.required, ['command']);

@@ -3,12 +3,16 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { capChars } from '../../core/outputParsers';
 import { TaskRunner, TaskSpecError, type RunningTask, type TaskSpec } from '../../core/taskRunner';
+import type { TaskStore } from '../../core/taskStore';
 import { OUTPUT_FORMATS, type OutputFormat, type TaskRow } from '../../core/taskTypes';
 import { UsageError, optionValue, type ParsedArgs } from '../argParser';
 import { EXIT_USAGE, PROGRAM, STORE_OPTION, writeErr } from '../common';
 import { NAME_MAX_CHARS } from '../format';
 import { closeStore, openStore } from '../store';
 import type { Command } from './command';
+
+/** How often a run's store catches up (cancel requests) besides file events. */
+const CANCEL_POLL_MS = 1_000;
 
 export const runCommand: Command = {
   def: {
@@ -28,9 +32,10 @@ export const runCommand: Command = {
       'The command is run directly (no shell), with the current environment. Everything from the first',
       'non-option argument (or after `--`) is the command line, taken verbatim.',
       'The format defaults to claude-stream-json for `claude … --output-format stream-json` and to',
-      'codex-json for `codex exec --json …`, else text. Ctrl-C cancels the task (a second one kills it).',
+      'codex-json for `codex exec --json …`, else text. Ctrl-C cancels the task (a second one kills it),',
+      'and so does `agent-tasks cancel ID` from any other terminal.',
       'Exit code: the command\'s own; 128+N when it was killed by signal N (or cancelled by one);',
-      '1 when it could not start or the agent reported an error.',
+      '130 when `agent-tasks cancel` cancelled it; 1 when it could not start or the agent reported an error.',
     ].join('\n'),
   },
   run,
@@ -45,14 +50,31 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
       return 1;
     }
     const runner = new TaskRunner(store, { log: (m) => writeErr(`${PROGRAM}: ${m}\n`) });
+    const stopListening = listenForCancelRequests(store);
     try {
       return await runToCompletion(runner, spec);
     } finally {
+      stopListening();
       runner.dispose();
     }
   } finally {
     await closeStore(store);
   }
+}
+
+/**
+ * `agent-tasks cancel` (or a window) asks through the journal; the runner obeys when a catch-up
+ * reads the request. So the store catches up when the folder changes (inotify/FSEvents) and, for
+ * file systems without events, every second: one read at the log's end when nothing was written.
+ */
+function listenForCancelRequests(store: TaskStore): () => void {
+  const watcher = store.watchForChanges();
+  const timer = setInterval(() => void store.refresh().catch(() => undefined), CANCEL_POLL_MS);
+  timer.unref();
+  return () => {
+    clearInterval(timer);
+    watcher.dispose();
+  };
 }
 
 function runSpec(parsed: ParsedArgs): TaskSpec {
@@ -123,7 +145,8 @@ async function runToCompletion(runner: TaskRunner, spec: TaskSpec): Promise<numb
     }
     if (received.length > 0) void runner.cancel(task.id);
     const row = await task.done;
-    return reportRunEnd(row, received[0]);
+    // Cancelled from elsewhere (`agent-tasks cancel`, a window): 130, as `wait` reports it.
+    return reportRunEnd(row, received[0] ?? (row.status === 'cancelled' ? 'SIGINT' : undefined));
   } finally {
     for (const s of signals) process.off(s, onSignal);
     process.stdout.off('error', ignorePipeErrors);

@@ -10,6 +10,8 @@ export const MAX_ENTRIES_SETTING = 'agentTasks.history.maxEntries';
 export const STATUS_BAR_SETTING = 'agentTasks.statusBar.enabled';
 export const RESUME_PROMPT_SETTING = 'agentTasks.resumePrompt';
 export const AUTO_RESUME_SETTING = 'agentTasks.autoResume';
+export const ON_WINDOW_CLOSE_SETTING = 'agentTasks.onWindowClose';
+export type OnWindowClose = 'keepRunning' | 'stop';
 /** What a resumed session is told when the user did not type a message (agentTasks.resumePrompt's default). */
 export const DEFAULT_RESUME_PROMPT = 'You were interrupted. Continue where you left off.';
 const RESUME_PROMPT_MAX_CHARS = 10_000;
@@ -42,6 +44,12 @@ export function parseResumePrompt(raw: unknown): Parsed<string> {
     value: DEFAULT_RESUME_PROMPT,
     problems: [`${RESUME_PROMPT_SETTING} must be a non-empty text of at most ${RESUME_PROMPT_MAX_CHARS} characters; using "${DEFAULT_RESUME_PROMPT}".`],
   };
+}
+
+export function parseOnWindowClose(raw: unknown): Parsed<OnWindowClose> {
+  if (raw === undefined || raw === null || raw === 'keepRunning') return { value: 'keepRunning', problems: [] };
+  if (raw === 'stop') return { value: 'stop', problems: [] };
+  return { value: 'keepRunning', problems: [`${ON_WINDOW_CLOSE_SETTING} must be "keepRunning" or "stop", not ${JSON.stringify(raw)}; using "keepRunning".`] };
 }
 
 export function parseBoolean(setting: string, raw: unknown, fallback: boolean): Parsed<boolean> {
