@@ -38,6 +38,11 @@ export type TaskSpec = NewTask & {
   shell?: boolean;
   /** It continues `session_id`, which must not run twice: the journal refuses a second live run (SessionTakenError). */
   exclusiveSession?: boolean;
+  /**
+   * Written to the child's standard input, which is then closed (a prompt that must not be on the
+   * command line). Never journaled: the row has `prompt`. Without it the child's stdin is /dev/null.
+   */
+  stdin?: string;
 };
 
 export interface StartOptions {
@@ -160,7 +165,7 @@ export class TaskRunner extends Disposable {
       this.startingIds.delete(task.id);
     }
     if (this.stopReason !== undefined) execution.requestStop({ kind: 'interrupt', reason: this.stopReason }, 0);
-    await execution.launch({ env: spec.env ?? {}, shell: spec.shell === true, tee: options.tee ?? {} });
+    await execution.launch({ env: spec.env ?? {}, shell: spec.shell === true, tee: options.tee ?? {}, stdin: spec.stdin });
     return execution;
   }
 
@@ -285,6 +290,7 @@ interface LaunchOptions {
   env: Record<string, string>;
   shell: boolean;
   tee: { stdout?: Writable; stderr?: Writable };
+  stdin?: string;
 }
 
 class TaskExecution implements RunningTask {
@@ -400,7 +406,7 @@ class TaskExecution implements RunningTask {
         env: { ...process.env, ...options.env },
         shell: options.shell,
         detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [options.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         windowsHide: true,
       });
     } catch (err) {
@@ -414,9 +420,13 @@ class TaskExecution implements RunningTask {
     });
     child.once('exit', () => this.waitForPipes(child));
     child.once('close', (code: number | null, signal: NodeJS.Signals | null) => this.onClose(code, signal));
+    // An agent may exit, or close its stdin, before reading all of it: the write then fails
+    // (EPIPE). Its exit tells how the run went; the stdin error alone is only logged.
+    child.stdin?.on('error', (err) => this.hooks.log(`Task ${this.id}: its standard input closed before all of it was written (${err.message})`));
     if (child.pid === undefined) return;
     this.recordChild(child.pid);
     this.pumpOutput(child, options.tee);
+    if (options.stdin !== undefined) child.stdin?.end(options.stdin, 'utf8');
   }
 
   private async failToSpawn(err: unknown): Promise<void> {
@@ -496,6 +506,8 @@ class TaskExecution implements RunningTask {
   private onClose(code: number | null, signal: NodeJS.Signals | null): void {
     if (this.spawnFailed) return;
     this.closed = true;
+    // What a grandchild holding the stdin pipe never read is dropped with the run.
+    this.child?.stdin?.destroy();
     // After a cancel, sweep whatever else is left of the tree (grandchildren that ignored SIGTERM).
     if (this.stopRequest !== undefined && this.child !== undefined) signalProcessTree(this.child, 'SIGKILL');
     void this.finish({ kind: 'exited', code, signal });
@@ -585,6 +597,7 @@ export function toNewTask(spec: TaskSpec): NewTask & { id: string; format: NonNu
   if (spec.id !== undefined) requireText(spec.id, 'id');
   if (spec.prompt !== undefined && spec.prompt !== null && typeof spec.prompt !== 'string') throw new TaskSpecError('prompt must be a string');
   if (spec.shell !== undefined && typeof spec.shell !== 'boolean') throw new TaskSpecError('shell must be a boolean');
+  if (spec.stdin !== undefined && typeof spec.stdin !== 'string') throw new TaskSpecError('stdin must be a string');
   validateEnv(spec.env);
   if (spec.shell === true && spec.prompt && promptIsInCommandLine(spec.prompt, [spec.command, ...spec.args])) {
     throw new TaskSpecError('A prompt cannot be part of a shell command line: pass it in the environment, or run without `shell`');

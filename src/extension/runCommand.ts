@@ -50,7 +50,7 @@ export interface LaunchRequest {
   readonly mode: RunMode;
   readonly plan:
     | { readonly kind: 'profile'; readonly profile: AgentProfile }
-    | { readonly kind: 'verbatim'; readonly command: string; readonly args: readonly string[]; readonly format: OutputFormat };
+    | { readonly kind: 'verbatim'; readonly command: string; readonly args: readonly string[]; readonly format: OutputFormat; readonly stdin?: string | null };
   readonly agent: string | null;
   readonly prompt: string | null;
   readonly cwd: string;
@@ -107,6 +107,8 @@ export class TaskLauncher {
         parent_id: req.parentId ?? null,
         env: expanded.env,
         shell: expanded.shell,
+        // The prompt of a `promptInput: "stdin"` profile: on the agent's stdin, in the row's `prompt`, never in its argv.
+        ...(expanded.stdin !== null ? { stdin: expanded.stdin } : {}),
         // Checked again in the journal right before the spawn: two windows must never both resume one session.
         exclusiveSession: req.mode === 'resume',
       };
@@ -123,6 +125,7 @@ export class TaskLauncher {
         format: req.plan.format,
         session_id: null,
         parent_id: req.parentId ?? null,
+        ...(req.plan.stdin !== undefined && req.plan.stdin !== null ? { stdin: req.plan.stdin } : {}),
       };
     }
     let running: SupervisedRun;

@@ -47,13 +47,13 @@ test("codex: today's built-in argv (exec --json PROMPT): refused outside a git r
   await withSandbox('codex', [{ kind: 'shell', command: SHELL }, { kind: 'text', text: 'Created f.txt.' }], {}, async (sandbox, driver, env) => {
     const prompt = 'Create f.txt containing hi';
     const builtinArgs = ['exec', '--json', prompt];
-    const outside = await runThroughRunner(sandbox, driver, { args: builtinArgs, prompt, env });
+    const outside = await runThroughRunner(sandbox, driver, { args: builtinArgs, prompt, env, stdin: null });
     assert.equal(outside.row.status, 'failed');
     assert.match(outside.log, /Not inside a trusted directory and --skip-git-repo-check was not specified/);
     assert.equal(sandbox.server.modelRequests().length, 0, 'it never asked the model');
 
     execFileSync('git', ['init', '-q'], { cwd: sandbox.work, env: { ...process.env, ...env } });
-    const inside = await runThroughRunner(sandbox, driver, { args: builtinArgs, prompt, env });
+    const inside = await runThroughRunner(sandbox, driver, { args: builtinArgs, prompt, env, stdin: null });
     recordFixture(sandbox, driver, 'read-only', inside.stdout);
     assert.equal(inside.row.status, 'success', 'the run "succeeds"…');
     assert.equal(fs.existsSync(path.join(sandbox.work, 'f.txt')), false, '…without writing anything');

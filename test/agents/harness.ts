@@ -1,7 +1,8 @@
 /**
  * What the real-agent scenarios share: one private sandbox per test (HOME, working folder, task
- * store, TMPDIR, all under one temp folder), a driver per CLI (its argv: the extension's built-in
- * profile of that name, expanded by the extension's own `expandProfile`; its config files pointing
+ * store, TMPDIR, all under one temp folder), a driver per CLI (its argv and whether the prompt goes
+ * on stdin: the extension's built-in profile of that name, expanded by the extension's own
+ * `expandProfile`; its config files pointing
  * at the mock model server; its transcript), and two ways to run it: through `TaskRunner` over a
  * real `TaskStore`, and through the `agent-tasks run` CLI.
  *
@@ -102,6 +103,16 @@ export interface AgentDriver {
   args(prompt: string, sessionId: string): string[];
   /** The argv that continues `sessionId`: the built-in profile's `resumeArgs`, expanded. */
   resumeArgs(prompt: string, sessionId: string): string[];
+  /**
+   * The built-in's `promptInput` is "stdin": its argv holds no prompt, and `runThroughRunner`
+   * writes the run's prompt to the agent's stdin, as the extension does.
+   */
+  readonly promptOnStdin: boolean;
+  /**
+   * `args` (from `args()`) with the prompt as an argument instead, as a user types the command
+   * after `agent-tasks run --`: the CLI gives its child no stdin.
+   */
+  promptAsArgument(args: readonly string[], prompt: string): string[];
   /** True when the run's session id is chosen before it starts: the built-in passes `${sessionId}` to a new run (Claude, Gemini). */
   readonly presetsSessionId: boolean;
   /** Writes the agent's config files into the sandbox; returns the environment the agent needs. */
@@ -145,8 +156,8 @@ function builtinProfile(kind: AgentKind): AgentProfile {
   return profile;
 }
 
-/** The argv, format and session handling of a driver: those of the agent's built-in profile. */
-function profileArgv(kind: AgentKind): Pick<AgentDriver, 'format' | 'args' | 'resumeArgs' | 'presetsSessionId'> {
+/** The argv, format, prompt and session handling of a driver: those of the agent's built-in profile. */
+function profileArgv(kind: AgentKind): Pick<AgentDriver, 'format' | 'args' | 'resumeArgs' | 'presetsSessionId' | 'promptOnStdin'> {
   const profile = builtinProfile(kind);
   const presets = passesSessionId(profile, 'start');
   const expand = (mode: RunMode, prompt: string, sessionId: string): string[] =>
@@ -154,6 +165,7 @@ function profileArgv(kind: AgentKind): Pick<AgentDriver, 'format' | 'args' | 're
   return {
     format: profile.format,
     presetsSessionId: presets,
+    promptOnStdin: profile.promptInput === 'stdin',
     args: (prompt, sessionId) => expand('start', prompt, presets && sessionId === '' ? randomUUID() : sessionId),
     resumeArgs: (prompt, sessionId) => {
       if (profile.resumeArgs === undefined) throw new Error(`the built-in "${kind}" profile cannot resume`);
@@ -168,6 +180,8 @@ function claudeDriver(tool: AgentTool): AgentDriver {
     vendor: 'anthropic',
     tool,
     ...profileArgv('claude'),
+    // `-p` is a flag (--print): the prompt is the positional argument.
+    promptAsArgument: (args, prompt) => (args.includes(prompt) ? [...args] : [...args, prompt]),
     prepare(sandbox, options = {}) {
       return {
         ...baseEnv(sandbox),
@@ -192,8 +206,10 @@ function codexDriver(tool: AgentTool): AgentDriver {
     kind: 'codex',
     vendor: 'openai',
     tool,
-    // `exec --json -s workspace-write --skip-git-repo-check [resume ID] PROMPT`: `-s` must come before `resume`.
+    // `exec --json -s workspace-write --skip-git-repo-check [resume ID] -`: `-s` must come before `resume`.
     ...profileArgv('codex'),
+    // `-` (read stdin) is where the prompt goes.
+    promptAsArgument: (args, prompt) => args.map((a) => (a === '-' ? prompt : a)),
     prepare(sandbox, options = {}) {
       const codexHome = path.join(sandbox.home, '.codex');
       fs.mkdirSync(codexHome, { recursive: true });
@@ -238,6 +254,7 @@ function geminiDriver(tool: AgentTool): AgentDriver {
     vendor: 'gemini',
     tool,
     ...profileArgv('gemini'),
+    promptAsArgument: (args, prompt) => (args.includes(prompt) ? [...args] : [...args, '-p', prompt]),
     prepare(sandbox, options = {}) {
       const dir = path.join(sandbox.home, '.gemini');
       fs.mkdirSync(dir, { recursive: true });
@@ -296,7 +313,10 @@ export interface RunResult {
 
 export interface RunOptions {
   args: string[];
+  /** The row's prompt; also the agent's stdin when the driver's built-in takes it there (unless `stdin` says otherwise). */
   prompt: string;
+  /** What to write to the agent's stdin: default the prompt for a `promptOnStdin` driver, else none; null: none. */
+  stdin?: string | null;
   env: Record<string, string>;
   sessionId?: string | null;
   parentId?: string | null;
@@ -308,6 +328,7 @@ export interface RunOptions {
 
 /** Runs the agent through TaskRunner (as the extension does) and returns its finished row. */
 export async function runThroughRunner(sandbox: Sandbox, driver: AgentDriver, options: RunOptions): Promise<RunResult> {
+  const stdin = options.stdin === undefined ? (driver.promptOnStdin ? options.prompt : null) : options.stdin;
   const updates: OutputSummary[] = [];
   const parser = createOutputParser(driver.format, { onUpdate: (s) => updates.push(s) });
   let stdout = '';
@@ -331,6 +352,7 @@ export async function runThroughRunner(sandbox: Sandbox, driver: AgentDriver, op
       session_id: options.sessionId ?? null,
       parent_id: options.parentId ?? null,
       env: options.env,
+      ...(stdin !== null ? { stdin } : {}),
     },
     { tee: { stdout: capture } },
   );

@@ -170,6 +170,40 @@ export function commonScenarios(kind: AgentKind, expect: Expectations): void {
     });
   });
 
+  test(`${kind}: the prompt on stdin: one starting with "- " and one of 200 KB reach the model whole, and neither is in the argv`, { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+    await withSandbox(kind, [{ kind: 'text', text: 'Got the whole prompt.' }], {}, async (sandbox, driver, env) => {
+      assert.equal(driver.promptOnStdin, true, `the built-in ${kind} profile takes the prompt on stdin`);
+      const list = '- fix the bug in parser.ts\n- then run "the tests"; $(echo not a command)';
+      const line = (i: number): string => `line ${String(i).padStart(5, '0')}: the quick brown fox jumps over the lazy dog, again and again.`;
+      const big = `Summarize this log:\n${Array.from({ length: 3000 }, (_, i) => line(i)).join('\n')}\nEnd of the log.`;
+      assert.ok(Buffer.byteLength(big) > 200 * 1024, 'over the 128 KB limit of one argument');
+      for (const prompt of [list, big]) {
+        const what = prompt === list ? 'the "- " prompt' : 'the 200 KB prompt';
+        sandbox.server.setScript([{ kind: 'text', text: 'Got the whole prompt.' }]);
+        const before = sandbox.server.modelRequests().length;
+        const run = newRun(driver, prompt);
+        const result = await runThroughRunner(sandbox, driver, { ...run, prompt, env });
+        assert.equal(result.row.status, 'success', `${what}: ${JSON.stringify(result.row.error)}\n${result.log.slice(-2000)}`);
+        assert.equal(result.summary.lastText, 'Got the whole prompt.', what);
+        assert.equal(result.row.prompt, prompt, `${what}: the row keeps the prompt`);
+        assert.ok(!result.row.args.some((a) => a.includes('fix the bug') || a.includes('quick brown fox')), `${what}: not in the journaled argv`);
+        const requests = sandbox.server.modelRequests().slice(before);
+        assert.ok(requests.length >= 1, `${what}: the model was asked`);
+        // The prompt as it appears in a JSON request body (newlines and quotes escaped).
+        const asJson = JSON.stringify(prompt).slice(1, -1);
+        assert.ok(JSON.stringify(requests.at(-1)?.body ?? null).includes(asJson), `${what}: the model got it whole`);
+        assertLogComplete(result);
+      }
+
+      // The same "- " prompt as an argument (the built-ins before stdin) is refused as an option.
+      const before = sandbox.server.modelRequests().length;
+      const listRun = newRun(driver, list);
+      const asArgument = await runThroughRunner(sandbox, driver, { ...listRun, args: driver.promptAsArgument(listRun.args, list), prompt: list, env, stdin: null });
+      assert.equal(asArgument.row.status, 'failed', `as an argument: ${asArgument.log.slice(-1000)}`);
+      assert.equal(sandbox.server.modelRequests().length, before, 'as an argument it never reached the model');
+    });
+  });
+
   for (const failure of FAILURES) {
     test(`${kind}: ${failure.what} ends failed with the agent's own message, nothing lost from the log`, { timeout: SCENARIO_TIMEOUT_MS }, async () => {
       const steps = kind === 'claude' || failure.name !== 'overloaded' ? failure.steps : [{ kind: 'http-error' as const, status: 503 as const }];
@@ -211,7 +245,8 @@ export function commonScenarios(kind: AgentKind, expect: Expectations): void {
       // The CLI guesses the format of claude and codex from their argv; gemini's is named.
       const runFlags = ['--store', storeDir, '--name', `cli ${kind}`, ...(kind === 'gemini' ? ['--format', 'gemini-stream-json', '--agent', 'gemini'] : [])];
       if (run.sessionId !== null) runFlags.push('--session-id', run.sessionId);
-      const ok = await runCli(['run', ...runFlags, '--', driver.tool.bin, ...run.args], env, sandbox.work);
+      // The CLI gives its child no stdin: the command line holds the prompt, as a user types it.
+      const ok = await runCli(['run', ...runFlags, '--', driver.tool.bin, ...driver.promptAsArgument(run.args, prompt)], env, sandbox.work);
       assert.equal(ok.code, 0, ok.stderr.slice(-2000));
       const streamed = createOutputParser(driver.format);
       streamed.push(Buffer.from(ok.stdout));
@@ -219,7 +254,7 @@ export function commonScenarios(kind: AgentKind, expect: Expectations): void {
       assert.equal(streamed.summary.lastText, 'Answer through the CLI.', 'the agent’s output is streamed to the terminal');
 
       sandbox.server.setScript([{ kind: 'http-error', status: 500 }]);
-      const failed = await runCli(['run', ...runFlags.filter((f, i, all) => f !== '--session-id' && all[i - 1] !== '--session-id'), '--', driver.tool.bin, ...newRun(driver, prompt).args], env, sandbox.work);
+      const failed = await runCli(['run', ...runFlags.filter((f, i, all) => f !== '--session-id' && all[i - 1] !== '--session-id'), '--', driver.tool.bin, ...driver.promptAsArgument(newRun(driver, prompt).args, prompt)], env, sandbox.work);
       assert.notEqual(failed.code, 0, 'a failed agent run fails the CLI');
 
       const list = await runCli(['list', '--json', '--store', storeDir], env, sandbox.work);

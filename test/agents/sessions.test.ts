@@ -35,7 +35,14 @@ for (const kind of DRIVER_KINDS) {
       // The profile Recover would find: this driver's argv, its environment as the profile's env.
       const entry = validateProfile(
         kind,
-        { command: driver.tool.bin, args: driver.args('${prompt}', '${sessionId}'), resumeArgs: driver.resumeArgs('${prompt}', '${sessionId}'), format: driver.format, env },
+        {
+          command: driver.tool.bin,
+          args: driver.args('${prompt}', '${sessionId}'),
+          resumeArgs: driver.resumeArgs('${prompt}', '${sessionId}'),
+          format: driver.format,
+          env,
+          ...(driver.promptOnStdin ? { promptInput: 'stdin' } : {}),
+        },
         'user',
       );
       assert.equal(entry.kind, 'ok', JSON.stringify(entry));
@@ -51,7 +58,7 @@ for (const kind of DRIVER_KINDS) {
       const found = await findAgentSession(query);
       assert.deepEqual(found, { state: 'found', path: transcript });
       const offered = recoverActions(row, checkedResume(resume, found), planRerun(row, entry));
-      assert.deepEqual(offered.items.map((i) => i.action), ['resume', 'restart', 'openLog', 'dismiss']);
+      assert.deepEqual(offered.items.map((i) => i.action), ['resume', 'resumeWithMessage', 'restart', 'openLog', 'dismiss']);
 
       // Without the sandbox's environment, the session is not where this process's HOME points.
       assert.notEqual((await findAgentSession({ ...query, env: { ...process.env, HOME: sandbox.tmp } })).state, 'found');

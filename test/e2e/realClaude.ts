@@ -34,7 +34,7 @@ export interface RealClaude {
   readonly server: MockModelServer;
   /** Claude's private HOME (its ~/.claude with the session transcripts). */
   readonly home: string;
-  /** An `agentTasks.agents` profile: the built-in `claude` profile's argv, this install, the mock's environment. */
+  /** An `agentTasks.agents` profile: the built-in `claude` profile's argv and prompt input, this install, the mock's environment. */
   readonly profile: Record<string, unknown>;
   /** Requests that were not to the model endpoint (through the proxy trap or not). */
   strayRequests(): string[];
@@ -79,6 +79,8 @@ export async function startRealClaude(options: { root: string; steps: readonly S
     args: [...builtin.args],
     ...(builtin.resumeArgs ? { resumeArgs: [...builtin.resumeArgs] } : {}),
     format: builtin.format,
+    // The built-in takes the prompt on stdin (its args hold no ${prompt}).
+    promptInput: builtin.promptInput,
     env,
   };
   return {

@@ -39,32 +39,44 @@ function builtin(name: string): AgentProfile {
   return p;
 }
 
-test('built-in claude expands to the documented argv, with the prompt as one element', () => {
-  const prompt = 'fix "this"; rm -rf / && echo $HOME\nsecond line ${sessionId}';
+test('built-in claude expands to the documented argv, with the prompt on stdin and nowhere else', () => {
+  const prompt = '- fix "this"; rm -rf / && echo $HOME\nsecond line ${sessionId}';
   const e = expandProfile(builtin('claude'), 'start', { ...VARS, prompt });
   assert.equal(e.command, 'claude');
-  assert.deepEqual(e.args, ['-p', prompt, '--output-format', 'stream-json', '--verbose', '--session-id', 'sess-1']);
+  assert.deepEqual(e.args, ['-p', '--output-format', 'stream-json', '--verbose', '--session-id', 'sess-1']);
+  assert.equal(e.stdin, prompt, 'the prompt byte for byte, placeholders in it untouched');
   assert.equal(e.format, 'claude-stream-json');
   assert.equal(e.shell, false);
+  assert.equal('AGENT_TASKS_PROMPT' in e.env, false, 'not in the environment either (128 KB per string there too)');
+  assert.equal(e.env.AGENT_TASKS_SESSION_ID, 'sess-1');
 });
 
 test('built-in claude resume and codex start/resume argv', () => {
-  assert.deepEqual(expandProfile(builtin('claude'), 'resume', VARS).args, ['-p', 'Fix it', '--resume', 'sess-1', '--output-format', 'stream-json', '--verbose']);
-  // The sandbox that lets edits and commands run; -s and --skip-git-repo-check are `exec` options, before `resume`.
-  assert.deepEqual(expandProfile(builtin('codex'), 'start', VARS).args, ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', 'Fix it']);
-  assert.deepEqual(expandProfile(builtin('codex'), 'resume', VARS).args, ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', 'resume', 'sess-1', 'Fix it']);
+  const resume = expandProfile(builtin('claude'), 'resume', VARS);
+  assert.deepEqual(resume.args, ['-p', '--resume', 'sess-1', '--output-format', 'stream-json', '--verbose']);
+  assert.equal(resume.stdin, 'Fix it');
+  // The sandbox that lets edits and commands run; -s and --skip-git-repo-check are `exec` options, before `resume`; `-` reads the prompt from stdin.
+  const codex = expandProfile(builtin('codex'), 'start', VARS);
+  assert.deepEqual(codex.args, ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', '-']);
+  assert.equal(codex.stdin, 'Fix it');
+  const codexResume = expandProfile(builtin('codex'), 'resume', VARS);
+  assert.deepEqual(codexResume.args, ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', 'resume', 'sess-1', '-']);
+  assert.equal(codexResume.stdin, 'Fix it');
   assert.equal(builtin('codex').command, 'codex');
   assert.equal(builtin('codex').format, 'codex-json');
 });
 
-test('built-in gemini: headless stream-json with a fixed model, yolo approvals, our session id; resume by id', () => {
+test('built-in gemini: headless stream-json with a fixed model, yolo approvals, our session id; resume by id; the prompt on stdin, no -p', () => {
   const prompt = 'two\nlines "and" $(quotes)';
   const e = expandProfile(builtin('gemini'), 'start', { ...VARS, prompt });
   assert.equal(e.command, 'gemini');
-  assert.deepEqual(e.args, ['-m', 'gemini-2.5-flash', '-p', prompt, '--output-format', 'stream-json', '--approval-mode', 'yolo', '--session-id', 'sess-1']);
+  assert.deepEqual(e.args, ['-m', 'gemini-2.5-flash', '--output-format', 'stream-json', '--approval-mode', 'yolo', '--session-id', 'sess-1']);
+  assert.equal(e.stdin, prompt);
   assert.equal(e.format, 'gemini-stream-json');
   assert.equal(e.shell, false);
-  assert.deepEqual(expandProfile(builtin('gemini'), 'resume', VARS).args, ['-m', 'gemini-2.5-flash', '--resume', 'sess-1', '-p', 'Fix it', '--output-format', 'stream-json', '--approval-mode', 'yolo']);
+  const resume = expandProfile(builtin('gemini'), 'resume', VARS);
+  assert.deepEqual(resume.args, ['-m', 'gemini-2.5-flash', '--resume', 'sess-1', '--output-format', 'stream-json', '--approval-mode', 'yolo']);
+  assert.equal(resume.stdin, 'Fix it');
 });
 
 test('built-ins: claude, codex, gemini, in that order, each valid as a user profile and able to resume', () => {
@@ -73,14 +85,55 @@ test('built-ins: claude, codex, gemini, in that order, each valid as a user prof
     assert.equal(p.source, 'built-in');
     assert.ok((OUTPUT_FORMATS as readonly string[]).includes(p.format), p.name);
     // The same checks a user's copy of it goes through.
-    const copy = ok(validateProfile(p.name, { command: p.command, args: [...p.args], resumeArgs: p.resumeArgs, format: p.format }, 'user'));
+    const copy = ok(validateProfile(p.name, { command: p.command, args: [...p.args], resumeArgs: p.resumeArgs, format: p.format, promptInput: p.promptInput }, 'user'));
     assert.deepEqual({ ...copy, source: 'built-in' }, p);
     assert.ok(p.resumeArgs?.includes('${sessionId}'), `${p.name} resumes by session id`);
     assert.equal(usesPrompt(p), true, p.name);
     assert.equal(usesPrompt(p, 'resume'), true, p.name);
-    // The prompt is one whole argument, never glued to an option (`--prompt=…`): it is shown as <prompt>.
-    for (const args of [p.args, p.resumeArgs ?? []]) assert.deepEqual(args.filter((a) => a.includes('${prompt}')), ['${prompt}'], p.name);
+    // The prompt goes on stdin, for new runs and resumes: never on the command line.
+    assert.equal(p.promptInput, 'stdin', p.name);
+    for (const args of [p.args, p.resumeArgs ?? []]) assert.deepEqual(args.filter((a) => a.includes('${prompt}')), [], p.name);
   }
+});
+
+test('promptInput: "argument" by default (a profile with ${prompt} in args works as before), "stdin" puts the prompt on stdin only', () => {
+  const old = ok(validateProfile('old', { command: 'claude', args: ['-p', '${prompt}', '--session-id', '${sessionId}'] }, 'user'));
+  assert.equal(old.promptInput, 'argument');
+  const e = expandProfile(old, 'start', VARS);
+  assert.deepEqual(e.args, ['-p', 'Fix it', '--session-id', 'sess-1']);
+  assert.equal(e.stdin, null, 'no stdin: /dev/null, as before');
+  assert.equal(e.env.AGENT_TASKS_PROMPT, 'Fix it');
+  assert.equal(ok(validateProfile('arg', { command: 'x', args: ['${prompt}'], promptInput: 'argument' }, 'user')).promptInput, 'argument');
+  // A plain command that never mentions the prompt is not asked for one…
+  assert.equal(usesPrompt(ok(validateProfile('make', { command: 'make' }, 'user'))), false);
+  // …but a stdin profile always is, even with no placeholder anywhere.
+  const stdin = ok(validateProfile('agent', { command: 'my-agent', args: ['--stdin'], resumeArgs: ['--resume', '${sessionId}'], promptInput: 'stdin' }, 'user'));
+  assert.equal(stdin.promptInput, 'stdin');
+  assert.equal(usesPrompt(stdin), true);
+  assert.equal(usesPrompt(stdin, 'resume'), true);
+  const s = expandProfile(stdin, 'resume', { ...VARS, prompt: '-n 1' });
+  assert.deepEqual(s.args, ['--resume', 'sess-1']);
+  assert.equal(s.stdin, '-n 1');
+  assert.equal('AGENT_TASKS_PROMPT' in s.env, false);
+  // A shell profile may take it on stdin too: the shell never sees it.
+  const sh = ok(validateProfile('sh', { command: 'my-agent --stdin | tee -a agent.log', shell: true, promptInput: 'stdin' }, 'user'));
+  assert.equal(expandProfile(sh, 'start', VARS).stdin, 'Fix it');
+});
+
+test('promptInput: "stdin" refuses ${prompt} in args, resumeArgs and env, naming the setting; a bad value is named too', () => {
+  assert.equal(
+    problem(validateProfile('claude', { command: 'claude', args: ['-p', '${prompt}'], promptInput: 'stdin' }, 'user')),
+    'agentTasks.agents.claude (user settings): "args[1]" cannot use ${prompt}: "promptInput" is "stdin", so the prompt goes on the agent\'s standard input; remove ${prompt}, or set "promptInput": "argument".',
+  );
+  assert.match(
+    problem(validateProfile('my agent', { command: 'a', resumeArgs: ['--resume', '${sessionId}', '--prompt=${prompt}'], env: { P: '${prompt}' }, promptInput: 'stdin' }, 'workspace')),
+    /^agentTasks\.agents\["my agent"\] \(workspace settings\): "resumeArgs\[2\]" cannot use \$\{prompt\}: "promptInput" is "stdin".*; "env\.P" cannot use \$\{prompt\}: "promptInput" is "stdin"/,
+  );
+  assert.equal(
+    problem(validateProfile('a', { command: 'a', promptInput: 'pipe' }, 'user')),
+    'agentTasks.agents.a (user settings): "promptInput" must be "argument" or "stdin", not string "pipe".',
+  );
+  assert.match(problem(validateProfile('a', { command: 'a', promptInput: true }, 'user')), /"promptInput" must be "argument" or "stdin", not boolean true/);
 });
 
 test('expansion sets the AGENT_TASKS_* variables and substitutes env values', () => {
@@ -230,11 +283,14 @@ test('orderForPicking puts the default first', () => {
 });
 
 test('profileCommandPreview', () => {
-  assert.equal(profileCommandPreview(builtin('claude')), 'claude -p ${prompt} --output-format stream-json --verbose --session-id ${sessionId}');
-  assert.equal(profileCommandPreview(builtin('codex')), 'codex exec --json -s workspace-write --skip-git-repo-check ${prompt}');
-  assert.equal(profileCommandPreview(builtin('codex'), 'resume'), 'codex exec --json -s workspace-write --skip-git-repo-check resume ${sessionId} ${prompt}');
-  assert.equal(profileCommandPreview(builtin('gemini')), 'gemini -m gemini-2.5-flash -p ${prompt} --output-format stream-json --approval-mode yolo --session-id ${sessionId}');
-  assert.equal(profileCommandPreview(builtin('gemini'), 'resume'), 'gemini -m gemini-2.5-flash --resume ${sessionId} -p ${prompt} --output-format stream-json --approval-mode yolo');
+  // `< ${prompt}`: the prompt is written to its standard input.
+  assert.equal(profileCommandPreview(builtin('claude')), 'claude -p --output-format stream-json --verbose --session-id ${sessionId} < ${prompt}');
+  assert.equal(profileCommandPreview(builtin('claude'), 'resume'), 'claude -p --resume ${sessionId} --output-format stream-json --verbose < ${prompt}');
+  assert.equal(profileCommandPreview(builtin('codex')), 'codex exec --json -s workspace-write --skip-git-repo-check - < ${prompt}');
+  assert.equal(profileCommandPreview(builtin('codex'), 'resume'), 'codex exec --json -s workspace-write --skip-git-repo-check resume ${sessionId} - < ${prompt}');
+  assert.equal(profileCommandPreview(builtin('gemini')), 'gemini -m gemini-2.5-flash --output-format stream-json --approval-mode yolo --session-id ${sessionId} < ${prompt}');
+  assert.equal(profileCommandPreview(builtin('gemini'), 'resume'), 'gemini -m gemini-2.5-flash --resume ${sessionId} --output-format stream-json --approval-mode yolo < ${prompt}');
+  assert.equal(profileCommandPreview(ok(validateProfile('c', { command: 'claude', args: ['-p', '${prompt}'] }, 'user'))), 'claude -p ${prompt}');
   assert.equal(profileCommandPreview(ok(validateProfile('x', { command: 'x', args: ['a b', '--p=${prompt}'] }, 'user'))), 'x "a b" "--p=\\${prompt}"');
 });
 

@@ -192,6 +192,73 @@ test('activates, runs a task, shows it in the tree and its output', async () => 
   }
 });
 
+test('a profile with "promptInput": "stdin": the prompt reaches the agent on stdin for a run, a rerun and a resume, and is never in its argv', async () => {
+  fake.reset();
+  fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
+  const promptFile = path.join(tmp, 'prompts.jsonl');
+  const profile = {
+    command: process.execPath,
+    args: [FAKE_AGENT, '-p', '--session-id', '${sessionId}', '--output-format', 'stream-json'],
+    resumeArgs: [FAKE_AGENT, '-p', '--resume', '${sessionId}', '--output-format', 'stream-json'],
+    format: 'claude-stream-json',
+    promptInput: 'stdin',
+    env: { FAKE_AGENT_ARGV_FILE: argvFile, FAKE_AGENT_PROMPT_FILE: promptFile, FAKE_AGENT_ECHO_ENV: 'AGENT_TASKS_PROMPT' },
+  };
+  fake.settings['agentTasks.agents'] = { globalValue: { stdin: profile } };
+  const finished = (id: string): Promise<TaskRow> =>
+    waitFor(`task ${id} to finish`, async () => {
+      const r = await readRow(id);
+      return r && r.status !== 'running' ? r : undefined;
+    });
+  const lastPrompt = (): { prompt: string; from: string } => JSON.parse(readFileSync(promptFile, 'utf8').trim().split('\n').pop()!);
+  const lastArgv = (): string[] => JSON.parse(readFileSync(argvFile, 'utf8').trim().split('\n').pop()!);
+  const a = activate();
+  try {
+    assert.equal(await a.ready, true);
+    const prompt = '- fix the bug\n- then "run" the tests; $(true)';
+    const id = await run({ agent: 'stdin', prompt });
+    assert.ok(id);
+    const row = await finished(id);
+    assert.equal(row.status, 'success', row.error ?? '');
+    assert.equal(row.prompt, prompt, 'the row keeps the prompt');
+    assert.equal(row.name, '- fix the bug');
+    assert.deepEqual(lastPrompt(), { prompt, from: 'stdin' });
+    assert.deepEqual(lastArgv(), ['-p', '--session-id', row.session_id, '--output-format', 'stream-json'], 'no prompt in the argv');
+    assert.deepEqual(row.args, [FAKE_AGENT, '-p', '--session-id', row.session_id, '--output-format', 'stream-json']);
+    assert.match(readFileSync(row.log_path!, 'utf8'), /^ENV AGENT_TASKS_PROMPT=unset$/m, 'nor in the environment');
+
+    const rerunId = (await vscode.commands.executeCommand('agentTasks.rerun', id)) as string;
+    const rerun = await finished(rerunId);
+    assert.equal(rerun.status, 'success', rerun.error ?? '');
+    assert.equal(rerun.parent_id, id);
+    assert.deepEqual(lastPrompt(), { prompt, from: 'stdin' }, 'Run Again sends the same prompt on stdin');
+
+    // An interrupted run of this profile, resumed with a message that starts with "-".
+    const store = await TaskStore.open({ dir: storeDir });
+    const interruptedId = 'b0000000-0000-4000-8000-00000000000a';
+    try {
+      await store.finishTask(
+        interruptedId,
+        { status: 'interrupted', error: 'Interrupted: test', exit_code: null, signal: null },
+        { id: interruptedId, name: 'was cut off', agent: 'stdin', command: process.execPath, args: row.args, cwd: workspaceDir, workspace: workspaceDir, prompt, format: 'claude-stream-json', session_id: row.session_id },
+      );
+    } finally {
+      await store.close();
+    }
+    const followUp = '- go on\n- and finish';
+    const resumedId = (await vscode.commands.executeCommand('agentTasks.recover', { taskId: interruptedId, action: 'resumeWithMessage', prompt: followUp, stopAgent: true })) as string;
+    assert.ok(resumedId, fake.messages.map((m) => m.text).join('\n'));
+    const resumed = await finished(resumedId);
+    assert.equal(resumed.status, 'success', resumed.error ?? '');
+    assert.equal(resumed.session_id, row.session_id, 'the same session continues');
+    assert.equal(resumed.prompt, followUp);
+    assert.deepEqual(lastPrompt(), { prompt: followUp, from: 'stdin' });
+    assert.deepEqual(lastArgv(), ['-p', '--resume', row.session_id, '--output-format', 'stream-json']);
+  } finally {
+    await deactivate(a);
+  }
+});
+
 test('a malformed profile: a message naming the setting, and the attempt is journaled', async () => {
   fake.reset();
   fake.settings['agentTasks.agents'] = { globalValue: { bad: { args: ['x'], format: 'json' } } };

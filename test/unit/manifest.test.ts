@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { OUTPUT_FORMATS, type TaskRow } from '../../src/core/taskTypes';
-import { BUILTIN_PROFILES, profileCommandPreview } from '../../src/extension/model/agentProfiles';
+import { BUILTIN_PROFILES, PROMPT_INPUTS, profileCommandPreview } from '../../src/extension/model/agentProfiles';
 import { Commands, ContextKeys, TASKS_VIEW_ID, VIEW_CONTAINER_ID } from '../../src/extension/model/ids';
 import { taskContextValue } from '../../src/extension/model/taskPresentation';
 import { DEFAULT_RESUME_PROMPT } from '../../src/extension/model/settings';
@@ -133,6 +133,11 @@ test('settings: names, types, defaults, descriptions', () => {
   assert.deepEqual(profile.required, ['command']);
   assert.deepEqual(profile.properties.format.enum, [...OUTPUT_FORMATS]);
   assert.deepEqual(profile.properties.args.items, { type: 'string' });
+  // Every field validateProfile reads is in the schema (additionalProperties: false would flag it otherwise).
+  assert.deepEqual(Object.keys(profile.properties).sort(), ['args', 'command', 'env', 'format', 'promptInput', 'resumeArgs', 'shell']);
+  assert.deepEqual(profile.properties.promptInput.enum, [...PROMPT_INPUTS]);
+  assert.equal(profile.properties.promptInput.default, 'argument', 'a profile that says nothing keeps its prompt where ${prompt} stands');
+  assert.equal(profile.properties.promptInput.enumDescriptions.length, PROMPT_INPUTS.length);
 });
 
 test('the settings and the README name every built-in profile with its command lines', () => {

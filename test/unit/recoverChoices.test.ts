@@ -63,14 +63,21 @@ test('resume: needs a session id and a profile with resumeArgs using ${sessionId
 
 test('rerun: through the profile, verbatim when it is gone, refused when the argv names the old session', () => {
   assert.deepEqual(planRerun(interrupted, claude), { kind: 'profile', profile: BUILTIN_PROFILES[0] });
-  const cli = taskRow({ agent: null, command: 'make', args: ['test'], session_id: null, format: 'text' });
-  assert.deepEqual(planRerun(cli, undefined), { kind: 'verbatim', command: 'make', args: ['test'], format: 'text' });
+  const cli = taskRow({ agent: null, command: 'make', args: ['test'], session_id: null, format: 'text', prompt: null });
+  assert.deepEqual(planRerun(cli, undefined), { kind: 'verbatim', command: 'make', args: ['test'], format: 'text', stdin: null });
   assert.deepEqual(planRerun(interrupted, undefined), {
     kind: 'impossible',
     reason: 'The agent profile "claude" is no longer defined (agentTasks.agents.claude), and the task\'s command line names its old session, so it cannot be run again as it was.',
   });
   const fromCli = taskRow({ prompt: null, session_id: 'learned', command: 'claude', args: ['-p', 'hello', '--output-format', 'stream-json', '--verbose'] });
-  assert.deepEqual(planRerun(fromCli, claude), { kind: 'verbatim', command: 'claude', args: fromCli.args, format: 'claude-stream-json' }, 'the CLI row keeps its own prompt');
+  assert.deepEqual(planRerun(fromCli, claude), { kind: 'verbatim', command: 'claude', args: fromCli.args, format: 'claude-stream-json', stdin: null }, 'the CLI row keeps its own prompt');
+  // A row whose prompt went on stdin (its argv does not hold it), its profile gone: verbatim, with the prompt on stdin again.
+  const codexArgs = ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', '-'];
+  const onStdin = taskRow({ agent: 'codex', command: 'codex', args: codexArgs, prompt: '- fix it', session_id: 'thread-1', format: 'codex-json' });
+  assert.deepEqual(planRerun(onStdin, undefined), { kind: 'verbatim', command: 'codex', args: codexArgs, format: 'codex-json', stdin: '- fix it' });
+  // A prompt that was an argument is not given twice.
+  const asArgument = taskRow({ agent: 'mine', command: 'agent', args: ['--task', '- fix it'], prompt: '- fix it', session_id: null, format: 'text' });
+  assert.deepEqual(planRerun(asArgument, undefined), { kind: 'verbatim', command: 'agent', args: ['--task', '- fix it'], format: 'text', stdin: null });
   const blocked = resolveProfiles({ workspace: { mine: { command: 'x' } } }, false).entries.find((e) => e.name === 'mine');
   assert.equal(planRerun(taskRow({ agent: 'mine' }), blocked).kind, 'impossible');
 });

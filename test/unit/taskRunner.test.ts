@@ -279,6 +279,70 @@ test('a prompt full of shell metacharacters reaches the child byte for byte', as
   assert.deepEqual((await store.getTask(task.id))?.args, [FAKE_AGENT, ...args]);
 });
 
+test('a prompt on stdin reaches the child byte for byte, then stdin is closed; it is in the row, never in the argv', async (t) => {
+  const { runner, work, store } = await setup(t);
+  // A Markdown list (an unknown option as an argument), unicode, and over the 128 KB limit of one argv element.
+  const line = '- fix "the bug"; $(rm -rf /) é 日本語 🚀 \\ %PATH%\n';
+  const prompt = line.repeat(Math.ceil((300 * 1024) / Buffer.byteLength(line)));
+  // The child echoes its stdin and exits at its end: it ends only if stdin is closed.
+  const task = await runner.start(nodeScript(work, 'process.stdin.pipe(process.stdout)', { prompt, stdin: prompt }));
+  const row = await task.done;
+  assert.equal(row.status, 'success', row.error ?? '');
+  assert.equal(await fsp.readFile(store.logPathFor(task.id), 'utf8'), prompt);
+  assert.equal(row.output_bytes, Buffer.byteLength(prompt));
+  assert.equal(row.prompt, prompt, 'the row keeps the prompt');
+  assert.deepEqual(row.args, ['-e', 'process.stdin.pipe(process.stdout)'], 'the argv does not');
+  assert.equal('stdin' in (await store.getTask(task.id))!, false, 'stdin itself is not a column');
+});
+
+test('without stdin in the spec the child reads /dev/null, as before', async (t) => {
+  const { runner, work, store } = await setup(t);
+  const script = 'const fs = require("fs"); process.stdout.write(`${fs.fstatSync(0).isCharacterDevice()} ${fs.readFileSync(0).length}`)';
+  const task = await runner.start(nodeScript(work, script));
+  assert.equal((await task.done).status, 'success');
+  assert.equal(await fsp.readFile(store.logPathFor(task.id), 'utf8'), 'true 0');
+});
+
+test('the fake agent reads its prompt from stdin when -p has no value, as claude -p does', async (t) => {
+  const { runner, work, dir } = await setup(t);
+  const promptFile = path.join(dir, 'prompt.jsonl');
+  const prompt = '- first item\n- second item';
+  const task = await runner.start(fakeAgent(work, ['-p', '--session-id', SESSION_ID, '--output-format', 'stream-json'], { prompt, stdin: prompt, env: { FAKE_AGENT_PROMPT_FILE: promptFile } }));
+  const row = await task.done;
+  assert.equal(row.status, 'success', row.error ?? '');
+  assert.equal(row.session_id, SESSION_ID);
+  assert.deepEqual(JSON.parse(await fsp.readFile(promptFile, 'utf8')), { prompt, from: 'stdin' });
+});
+
+test('a child that exits without reading a 1 MB stdin: the run ends on its exit code alone, no unhandled error', async (t) => {
+  const messages: string[] = [];
+  const { runner, work } = await setup(t, { log: (m) => messages.push(m) });
+  const uncaught: unknown[] = [];
+  const onUncaught = (err: unknown): void => void uncaught.push(err);
+  process.on('uncaughtException', onUncaught);
+  t.after(() => void process.off('uncaughtException', onUncaught));
+  const big = 'x'.repeat(1024 * 1024);
+  const ok = await (await runner.start(nodeScript(work, 'process.exit(0)', { prompt: 'p', stdin: big }))).done;
+  assert.equal(ok.status, 'success', ok.error ?? '');
+  assert.equal(ok.error, null);
+  const failed = await (await runner.start(nodeScript(work, 'process.stdin.destroy(); setTimeout(() => process.exit(3), 50)', { prompt: 'p', stdin: big }))).done;
+  assert.equal(failed.status, 'failed');
+  assert.equal(failed.exit_code, 3);
+  assert.equal(failed.error, 'Exited with code 3', 'the reason is its exit, not the unread stdin');
+  // Let any late EPIPE surface.
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  assert.deepEqual(uncaught, []);
+  assert.ok(messages.every((m) => /standard input closed before all of it was written/.test(m)), messages.join('\n'));
+});
+
+test('cancel stops a child that never reads its stdin', async (t) => {
+  const { runner, work } = await setup(t, { killGraceMs: 2000 });
+  const task = await runner.start(nodeScript(work, 'process.stdout.write("up\\n"); setInterval(() => undefined, 1000)', { prompt: 'p', stdin: 'y'.repeat(1024 * 1024) }));
+  await waitFor('the child to run', () => task.progress.output_bytes! > 0);
+  const row = await runner.cancel(task.id);
+  assert.equal(row?.status, 'cancelled');
+});
+
 test('100 MB of output streams to the log while the runner stays flat in memory', async (t) => {
   const { runner, work, store } = await setup(t);
   const total = 100 * 1024 * 1024;
@@ -399,6 +463,7 @@ test('invalid specs are rejected before anything is journaled', async (t) => {
   await assert.rejects(runner.start(nodeScript(work, 'x', { name: ' ' })), TaskSpecError);
   await assert.rejects(runner.start(nodeScript(work, 'x', { format: 'xml' as never })), TaskSpecError);
   await assert.rejects(runner.start(nodeScript(work, 'x', { env: { 'A=B': 'x' } })), TaskSpecError);
+  await assert.rejects(runner.start(nodeScript(work, 'x', { stdin: 42 as never })), /stdin must be a string/);
   await assert.rejects(
     runner.start({ name: 'sh', command: 'echo', args: ['hi; rm -rf /'], prompt: 'hi; rm -rf /', cwd: work, shell: true }),
     /cannot be part of a shell command line/,

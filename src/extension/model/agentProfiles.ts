@@ -3,7 +3,10 @@
  * settings, and the expansion of a profile into the argv of one run. No `vscode` import: the
  * extension's config.ts reads the setting layers and hands them over.
  *
- * Safety rule: a prompt is user text and is never parsed by a shell. `${prompt}` is replaced
+ * Safety rule: a prompt is user text and is never parsed by a shell. A profile hands it over in one
+ * of two ways (`promptInput`): on the agent's standard input (`"stdin"`: written, then stdin is
+ * closed; the argv holds no prompt at all), or as an argument (`"argument"`, the default, so
+ * profiles written before stdin existed keep working): `${prompt}` is replaced
  * inside ONE argv element (the element stays one element, whatever the prompt holds). Profiles
  * with `shell: true` have their command line parsed by a shell, so there `${prompt}` (and
  * `${workspaceFolder}`, a path that may hold spaces or quotes) are refused: such profiles read
@@ -34,6 +37,13 @@ export const ENV_WORKSPACE_FOLDER = 'AGENT_TASKS_WORKSPACE_FOLDER';
 
 export type ProfileSource = 'built-in' | 'user' | 'workspace' | 'workspaceFolder';
 
+/**
+ * How the prompt reaches the agent: `"argument"` where `${prompt}` stands in `args`/`resumeArgs`
+ * (or the AGENT_TASKS_PROMPT variable), `"stdin"` on its standard input, the argv holding none of it.
+ */
+export const PROMPT_INPUTS = ['argument', 'stdin'] as const;
+export type PromptInput = (typeof PROMPT_INPUTS)[number];
+
 export interface AgentProfile {
   readonly name: string;
   readonly source: ProfileSource;
@@ -43,6 +53,8 @@ export interface AgentProfile {
   readonly format: OutputFormat;
   readonly env: Readonly<Record<string, string>>;
   readonly shell: boolean;
+  /** Default `"argument"`. */
+  readonly promptInput: PromptInput;
 }
 
 export type ProfileEntry =
@@ -71,43 +83,55 @@ export type ProfileEntry =
  *   `--approval-mode yolo` (without it a headless run has no shell tool: the model's call is
  *   refused as `tool_not_registered`). Its own folder trust is kept: in a folder never trusted in
  *   Gemini it downgrades yolo and exits 55, with its reason on stderr.
- * - The prompt is an argument where the CLI still reads options, so a prompt starting with "-" (a
- *   pasted Markdown list) is refused by the CLI as an unknown option. `-- ${prompt}` would fix that
- *   for Claude and Codex, but then an option a user appends to a copy of the profile is no option
- *   (Claude silently ignores `… -- PROMPT --allowedTools Bash`): not done. All three CLIs read the
- *   prompt from stdin instead (`claude -p`, `codex exec -`, `gemini` without `-p`), which needs the
- *   runner to give the child a stdin and profiles a way to ask for it.
+ * - The prompt goes on stdin (`promptInput: "stdin"`), for new runs and resumes alike: as an
+ *   argument it was read as an option when it started with "-" (a pasted Markdown list "- fix
+ *   the bug" was refused by all three CLIs), failed past the 128 KB limit of one argv element, and
+ *   was visible to every user of the machine in `ps`. `-- ${prompt}` would have fixed only the first,
+ *   and for Claude not even that (options a user appends after `-- PROMPT` are silently ignored).
+ *   Each CLI reads stdin to its end, and the real-agent suite runs each with a "- " prompt and a
+ *   200 KB one, new run, resume and tool call:
+ *   - Claude: `-p` (`--print`) is a flag; with no prompt argument it reads the prompt from stdin.
+ *   - Codex: `-` as the prompt (`exec … -`, `exec … resume ID -`) reads it from stdin. With a prompt
+ *     argument AND a piped stdin it would append stdin to it as a `<stdin>` block instead.
+ *   - Gemini: no `-p` at all: with a stdin that is not a terminal it runs headless and takes stdin
+ *     as the prompt (`-p TEXT` would be appended to stdin). It waits at most 500 ms for the first
+ *     bytes (the runner writes them at once) and truncates stdin past 8 MB.
+ *   A run then gets no AGENT_TASKS_PROMPT either: one environment string is held to the same
+ *   128 KB as one argument.
  */
 export const BUILTIN_PROFILES: readonly AgentProfile[] = [
   {
     name: 'claude',
     source: 'built-in',
     command: 'claude',
-    args: ['-p', '${prompt}', '--output-format', 'stream-json', '--verbose', '--session-id', '${sessionId}'],
-    resumeArgs: ['-p', '${prompt}', '--resume', '${sessionId}', '--output-format', 'stream-json', '--verbose'],
+    args: ['-p', '--output-format', 'stream-json', '--verbose', '--session-id', '${sessionId}'],
+    resumeArgs: ['-p', '--resume', '${sessionId}', '--output-format', 'stream-json', '--verbose'],
     format: 'claude-stream-json',
     env: {},
     shell: false,
+    promptInput: 'stdin',
   },
   {
     name: 'codex',
     source: 'built-in',
     command: 'codex',
-    args: ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', '${prompt}'],
-    resumeArgs: ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', 'resume', '${sessionId}', '${prompt}'],
+    args: ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', '-'],
+    resumeArgs: ['exec', '--json', '-s', 'workspace-write', '--skip-git-repo-check', 'resume', '${sessionId}', '-'],
     format: 'codex-json',
     env: {},
     shell: false,
+    promptInput: 'stdin',
   },
   {
     name: 'gemini',
     source: 'built-in',
     command: 'gemini',
-    args: ['-m', 'gemini-2.5-flash', '-p', '${prompt}', '--output-format', 'stream-json', '--approval-mode', 'yolo', '--session-id', '${sessionId}'],
-    resumeArgs: ['-m', 'gemini-2.5-flash', '--resume', '${sessionId}', '-p', '${prompt}', '--output-format', 'stream-json', '--approval-mode', 'yolo'],
+    args: ['-m', 'gemini-2.5-flash', '--output-format', 'stream-json', '--approval-mode', 'yolo', '--session-id', '${sessionId}'],
+    resumeArgs: ['-m', 'gemini-2.5-flash', '--resume', '${sessionId}', '--output-format', 'stream-json', '--approval-mode', 'yolo'],
     format: 'gemini-stream-json',
     env: {},
     shell: false,
+    promptInput: 'stdin',
   },
 ];
 
@@ -676,12 +700,21 @@ export function validateProfile(name: string, raw: unknown, source: ProfileSourc
     else shell = raw.shell;
   }
 
+  let promptInput: PromptInput = 'argument';
+  if (raw.promptInput !== undefined) {
+    if (typeof raw.promptInput === 'string' && (PROMPT_INPUTS as readonly string[]).includes(raw.promptInput)) promptInput = raw.promptInput as PromptInput;
+    else problems.push(`"promptInput" must be ${PROMPT_INPUTS.map((i) => `"${i}"`).join(' or ')}, not ${describeType(raw.promptInput)}`);
+  }
+
   const checkPlaceholders = (field: string, text: string, commandLine: boolean, parsed?: ParsedArgument): void => {
     for (const p of placeholdersIn(text)) {
       if (!isPlaceholder(p)) {
         problems.push(`"${field}" has an unknown placeholder \${${p}} (known: ${PLACEHOLDERS.map((k) => `\${${k}}`).join(', ')})`);
       } else if (commandLine && p === 'prompt' && field === 'command') {
         problems.push('"command" cannot contain ${prompt}: put it in "args"');
+      } else if (p === 'prompt' && promptInput === 'stdin') {
+        // One way in: a prompt on stdin AND in the argv would reach the agent twice (Codex appends stdin to its argument).
+        problems.push(`"${field}" cannot use \${prompt}: "promptInput" is "stdin", so the prompt goes on the agent's standard input; remove \${prompt}, or set "promptInput": "argument"`);
       } else if (commandLine && shell && (p === 'prompt' || p === 'workspaceFolder')) {
         const variable = p === 'prompt' ? ENV_PROMPT : ENV_WORKSPACE_FOLDER;
         problems.push(
@@ -706,7 +739,7 @@ export function validateProfile(name: string, raw: unknown, source: ProfileSourc
     kind: 'ok',
     name,
     source,
-    profile: { name, source, command, args, ...(resumeArgs !== undefined ? { resumeArgs } : {}), format, env, shell },
+    profile: { name, source, command, args, ...(resumeArgs !== undefined ? { resumeArgs } : {}), format, env, shell, promptInput },
   };
 }
 
@@ -802,7 +835,7 @@ function mentions(profile: AgentProfile, mode: RunMode, placeholder: Placeholder
 
 /** Whether a run of this profile needs a prompt (else the Run command does not ask for one). */
 export function usesPrompt(profile: AgentProfile, mode: RunMode = 'start'): boolean {
-  return mentions(profile, mode, 'prompt', ENV_PROMPT);
+  return profile.promptInput === 'stdin' || mentions(profile, mode, 'prompt', ENV_PROMPT);
 }
 
 /**
@@ -824,10 +857,12 @@ export interface ExpansionVars {
 export interface ExpandedCommand {
   readonly command: string;
   readonly args: string[];
-  /** The profile's env plus the AGENT_TASKS_* variables. */
+  /** The profile's env plus the AGENT_TASKS_* variables (AGENT_TASKS_PROMPT only when the prompt is not on stdin). */
   readonly env: Record<string, string>;
   readonly shell: boolean;
   readonly format: OutputFormat;
+  /** What to write to the agent's standard input (then closed): the prompt, for `promptInput: "stdin"`; else null (stdin is /dev/null). */
+  readonly stdin: string | null;
 }
 
 /** Replaces placeholders in one string, in one pass: a prompt holding `${sessionId}` stays as typed. */
@@ -859,13 +894,16 @@ export function expandProfile(profile: AgentProfile, mode: RunMode, vars: Expans
   env[ENV_TASK_ID] = vars.taskId;
   env[ENV_SESSION_ID] = vars.sessionId;
   env[ENV_WORKSPACE_FOLDER] = vars.workspaceFolder;
-  if (vars.prompt !== null) env[ENV_PROMPT] = vars.prompt;
-  return { command: substitute(profile.command, vars), args, env, shell: profile.shell, format: profile.format };
+  const onStdin = profile.promptInput === 'stdin';
+  // Not for a prompt on stdin: an environment string has the same 128 KB limit as an argument (E2BIG).
+  if (vars.prompt !== null && !onStdin) env[ENV_PROMPT] = vars.prompt;
+  return { command: substitute(profile.command, vars), args, env, shell: profile.shell, format: profile.format, stdin: onStdin ? vars.prompt ?? '' : null };
 }
 
 /** The profile's command line with its placeholders, for pickers and tooltips (display only). */
 export function profileCommandPreview(profile: AgentProfile, mode: RunMode = 'start'): string {
   const args = mode === 'resume' ? profile.resumeArgs ?? [] : profile.args;
   // A lone placeholder reads better unquoted.
-  return [profile.command, ...args].map((a) => (/^\$\{\w+\}$/.test(a) ? a : displayArg(a))).join(' ');
+  const line = [profile.command, ...args].map((a) => (/^\$\{\w+\}$/.test(a) ? a : displayArg(a))).join(' ');
+  return profile.promptInput === 'stdin' ? `${line} < \${prompt}` : line;
 }

@@ -68,8 +68,12 @@ export interface RecoverActionItem {
 /** How a finished task can be run again. */
 export type RerunPlan =
   | { readonly kind: 'profile'; readonly profile: AgentProfile }
-  /** The profile is gone (or the row came from the CLI without one): the journaled argv, as it was. */
-  | { readonly kind: 'verbatim'; readonly command: string; readonly args: readonly string[]; readonly format: OutputFormat }
+  /**
+   * The profile is gone (or the row came from the CLI without one): the journaled argv, as it was.
+   * `stdin`: the row's prompt when its argv does not hold it (it went on stdin; the row does not say
+   * how it went, and an agent that read it from the environment only gets an extra stdin).
+   */
+  | { readonly kind: 'verbatim'; readonly command: string; readonly args: readonly string[]; readonly format: OutputFormat; readonly stdin: string | null }
   | { readonly kind: 'impossible'; readonly reason: string };
 
 /** Run again / Restart from scratch: the same prompt and folder, a new session. */
@@ -87,7 +91,9 @@ export function planRerun(row: TaskRow, entry: ProfileEntry | undefined): RerunP
       reason: `The agent profile "${name}" is no longer defined (${profileSettingPath(name)}), and the task's command line names its old session, so it cannot be run again as it was.`,
     };
   }
-  return { kind: 'verbatim', command: row.command, args: row.args, format: row.format };
+  const prompt = row.prompt;
+  const stdin = prompt !== null && prompt !== '' && !row.args.some((a) => a.includes(prompt)) ? prompt : null;
+  return { kind: 'verbatim', command: row.command, args: row.args, format: row.format, stdin };
 }
 
 export type ResumePlan =
