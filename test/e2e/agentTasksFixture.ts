@@ -14,6 +14,11 @@ import type { TreeRow, Workbench } from './workbench';
 /** The repo root (this file runs from out/test/e2e/). */
 export const REPO_ROOT = path.resolve(__dirname, '..', '..', '..');
 export const FAKE_AGENT = path.join(REPO_ROOT, 'test', 'fixtures', 'fakeAgent.js');
+/** A plain-text agent that prints a numbered line every 100 ms (test/e2e/tickAgent.js). */
+export const TICK_AGENT = path.join(REPO_ROOT, 'test', 'e2e', 'tickAgent.js');
+/** The `ticks` profile: lines of a new session (200 × 100 ms = 20 s) and of a resumed one. */
+export const TICKS_COUNT = 200;
+export const TICKS_RESUME_COUNT = 50;
 export const CLI_JS = path.join(REPO_ROOT, 'dist', 'cli.js');
 export const EXTENSION_ID = 'agenttasks.agent-tasks';
 export const STATUS_ITEM_ID = `${EXTENSION_ID}.agentTasks.status`;
@@ -35,15 +40,19 @@ export interface FakeProfilesOptions {
   argvLog: string;
   /** Sleep of the `fake` profile (ms): long enough to see it under Running. */
   sleepMs?: number;
+  /** tickAgent.js (the `ticks` profile) appends its argv here. Default: `argvLog` + ".ticks". */
+  ticksArgvLog?: string;
 }
 
 /**
  * `agentTasks.agents` with profiles that run test/fixtures/fakeAgent.js under this Node
  * (process.execPath: the extension host spawns it by absolute path):
  *   fake          a Claude-like run: init, `sleepMs` of work, the reply, cost $0.0123
- *   fake-slow     the same, but works for 10 minutes (to cancel it, or kill its editor)
+ *   fake-slow     the same, but works for 10 minutes (to cancel it)
  *   fake-fail     exits with code 3 after printing an error to stderr
  *   fake-missing  a command that does not exist
+ *   ticks         test/e2e/tickAgent.js, plain text: "tick i of 200" every 100 ms (20 s), then "done";
+ *                 resumed, 50 lines (5 s)
  * Every profile resumes with `--resume ${sessionId}`.
  */
 export function fakeProfiles(options: FakeProfilesOptions): Record<string, unknown> {
@@ -62,6 +71,18 @@ export function fakeProfiles(options: FakeProfilesOptions): Record<string, unkno
       env: env({ FAKE_AGENT_EXIT_CODE: '3', FAKE_AGENT_IS_ERROR: '1', FAKE_AGENT_ERROR_MESSAGE: 'The fake agent gave up: tests still fail.', FAKE_AGENT_STDERR: 'fake agent: giving up with exit code 3\n' }),
     },
     'fake-missing': { command: '/nonexistent/bin/agent-that-does-not-exist', args: ['-p', '${prompt}'], format: 'text' },
+    ticks: {
+      command: node,
+      args: [TICK_AGENT, '-p', '${prompt}', '--session-id', '${sessionId}'],
+      resumeArgs: [TICK_AGENT, '-p', '${prompt}', '--resume', '${sessionId}'],
+      format: 'text',
+      env: {
+        TICK_AGENT_ARGV_FILE: options.ticksArgvLog ?? `${options.argvLog}.ticks`,
+        TICK_AGENT_COUNT: String(TICKS_COUNT),
+        TICK_AGENT_RESUME_COUNT: String(TICKS_RESUME_COUNT),
+        TICK_AGENT_INTERVAL_MS: '100',
+      },
+    },
   };
 }
 
@@ -82,6 +103,11 @@ export interface StoreRow {
   session_id: string | null;
   cost_usd: number | null;
   child_pid: number | null;
+  /** The run's owner: its supervisor's pid, and an id starting with "supervisor:". */
+  owner_pid: number;
+  owner_id: string;
+  log_path: string | null;
+  output_bytes: number;
   parent_id: string | null;
   resolved_at: number | null;
   resolution: string | null;
@@ -129,6 +155,18 @@ export function readArgvLog(file: string): string[][] {
     .split('\n')
     .filter((l) => l.trim() !== '')
     .map((l) => JSON.parse(l) as string[]);
+}
+
+/** The lines of a task's log file (its `log_path`): stdout and stderr as the agent wrote them. */
+export function readLogLines(logPath: string | null): string[] {
+  if (!logPath) throw new Error('the row has no log_path');
+  const text = fs.readFileSync(logPath, 'utf8');
+  return text.endsWith('\n') ? text.slice(0, -1).split('\n') : text === '' ? [] : text.split('\n');
+}
+
+/** What tickAgent.js prints for `count` lines of session `session`. */
+export function expectedTickLines(session: string, mode: 'new' | 'resumed', count: number): string[] {
+  return [`start ${session} ${mode}`, ...Array.from({ length: count }, (_, i) => `tick ${i + 1} of ${count}`), 'done'];
 }
 
 /** True while `pid` exists (signal 0). A zombie counts as gone. */
