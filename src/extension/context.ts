@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { Disposable, setUnexpectedErrorHandler, toDisposable } from '../core/lifecycle';
 import { setSqlWasmPath } from '../core/sqlite';
+import { watchRunOwners } from '../core/ownerWatch';
 import { LIVE_POLL_MS, pollWhileLive } from '../core/storePoll';
 import { SupervisedRuns } from '../core/supervisedRuns';
 import { TaskStore } from '../core/taskStore';
@@ -158,6 +159,14 @@ export class AgentTasksContext extends Disposable {
     void this.showRunsAgain(store, runs);
     const marked = await store.markRunningAsInterrupted();
     if (marked.length > 0) this.log.info(`Marked ${marked.length} orphaned task(s) as interrupted: ${marked.map((r) => r.id).join(', ')}`);
+    // After the start-up scan (so no row is offered twice): a supervisor killed while this window
+    // watches makes its run interrupted now, and offered.
+    this._register(
+      watchRunOwners(store, () => this.tasksView.lastView?.running ?? [], (rows) => {
+        this.log.info(`The supervisor of ${rows.length} running task(s) died: ${rows.map((r) => r.id).join(', ')}`);
+        void this.offerRecovery(store, rows);
+      }, { log: (m) => this.log.debug(m) }),
+    );
     const unresolved = await store.listUnresolvedInterruptedTasks();
     this.log.info(`Task journal ${dir} open${store.readOnly ? ' (read-only)' : ''}; ${unresolved.length} interrupted task(s) to recover.`);
     if (unresolved.length > 0) void this.recoverAtStart(store, unresolved);

@@ -408,3 +408,32 @@ test('a run outlives its window (deactivate, reactivate: still Running, no notic
     await deactivate(a);
   }
 });
+
+test('a supervisor killed while the window watches: its run becomes interrupted and is offered at once', async () => {
+  fake.reset();
+  fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
+  fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile({ FAKE_AGENT_SLEEP_MS: '60000' }) } };
+  const a = activate();
+  try {
+    assert.equal(await a.ready, true);
+    const id = await run({ agent: 'fake', prompt: 'Watched job' });
+    const row = await waitFor('the running row with its agent', async () => {
+      const r = await readRow(id!);
+      return r?.child_pid ? r : undefined;
+    });
+    await waitFor('the tree to show it', async () => (await treeItems()).get('Running')?.length === 1);
+    process.kill(row.owner_pid, 'SIGKILL');
+    const notice = await waitFor('the recovery notification', () => fake.messages.find((m) => m.kind === 'warning' && /was interrupted/.test(m.text)), 15_000);
+    assert.match(notice.text, /^1 agent task was interrupted/);
+    assert.equal((await readRow(id!))?.status, 'interrupted');
+    await waitFor('the Interrupted group', async () => (await treeItems()).get('Interrupted')?.length === 1);
+    // Leave no agent behind: it outlived its supervisor.
+    try {
+      process.kill(-row.child_pid!, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  } finally {
+    await deactivate(a);
+  }
+});
