@@ -16,6 +16,11 @@ export function setCliScript(file: string): void {
   cliScript = file;
 }
 
+/** The CLI's own entry file (dist/cli.js, or main.js of the tsc output), once main.ts registered it. */
+export function getCliScript(): string | undefined {
+  return cliScript;
+}
+
 /**
  * Opens the store for one command. `read`: list and show only read, so nothing is created,
  * moved aside or compacted. Notices (damage, a full disk, a read-only mount) go to stderr as

@@ -8,6 +8,7 @@ import { launchSupervisor, SupervisorLaunchError } from '../../src/core/supervis
 import type { TaskSpec } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
 import type { TaskRow } from '../../src/core/taskTypes';
+import { runCli } from '../helpers/cliProcess';
 import { signalZeroSucceeds } from '../helpers/processes';
 import { makeTempDir } from '../helpers/tempDir';
 import { waitFor } from '../helpers/waitFor';
@@ -223,5 +224,30 @@ test('onWindowClose "stop": a closed window (SIGUSR2) stops its run after the gr
     assert.equal((await waitForEnd(dir, kept.row.id)).status, 'cancelled');
   } finally {
     await cleanup();
+  }
+});
+
+test('agent-tasks run --detach returns at once with the id; a supervisor runs the task to its end, every line logged; --json prints the running row', async () => {
+  const temp = await makeTempDir();
+  try {
+    const dir = path.join(temp.dir, 'store');
+    const lines = 20;
+    const script = `let i = 0; const t = setInterval(() => { console.log('line ' + i); if (++i === ${lines}) clearInterval(t); }, 50);`;
+    const out = await runCli(['run', '--detach', '--store', dir, '--', process.execPath, '-e', script]);
+    assert.equal(out.code, 0, out.stderr);
+    const id = out.stdout.trim().split('\n').pop()!;
+    assert.match(id, /^[0-9a-f-]{36}$/);
+    const running = await readRow(dir, id);
+    assert.ok(running, 'journaled before the CLI returned');
+    assert.match(running!.owner_id, /^supervisor:/, 'owned by a supervisor, not by the CLI process');
+    const row = await waitForEnd(dir, id);
+    assert.equal(row.status, 'success');
+    assert.equal(await fsp.readFile(row.log_path!, 'utf8'), Array.from({ length: lines }, (_, i) => `line ${i}\n`).join(''));
+    const json = await runCli(['run', '--detach', '--json', '--store', dir, '--', process.execPath, '-e', '0']);
+    const jsonRow = JSON.parse(json.stdout) as TaskRow;
+    assert.equal(jsonRow.status, 'running');
+    assert.equal((await waitForEnd(dir, jsonRow.id)).status, 'success');
+  } finally {
+    await temp.cleanup();
   }
 });

@@ -1,18 +1,22 @@
 /** `agent-tasks run`: a command as a journaled task, its output streamed to this terminal. */
+import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { capChars } from '../../core/outputParsers';
+import { launchSupervisor } from '../../core/supervisorLaunch';
 import { TaskRunner, TaskSpecError, type RunningTask, type TaskSpec } from '../../core/taskRunner';
 import type { TaskStore } from '../../core/taskStore';
 import { OUTPUT_FORMATS, type OutputFormat, type TaskRow } from '../../core/taskTypes';
-import { UsageError, optionValue, type ParsedArgs } from '../argParser';
-import { EXIT_USAGE, PROGRAM, STORE_OPTION, writeErr } from '../common';
-import { NAME_MAX_CHARS } from '../format';
-import { closeStore, openStore } from '../store';
+import { hasFlag, UsageError, optionValue, type ParsedArgs } from '../argParser';
+import { EXIT_USAGE, JSON_OPTION, PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
+import { NAME_MAX_CHARS, publicRow } from '../format';
+import { closeStore, getCliScript, openStore } from '../store';
 import type { Command } from './command';
 
 /** How often a run's store catches up (cancel requests) besides file events. */
 const CANCEL_POLL_MS = 1_000;
+/** A detached run's supervisor starts `compact` when its appends took the log past this. */
+const COMPACT_HANDOVER_BYTES = 1024 * 1024;
 
 export const runCommand: Command = {
   def: {
@@ -26,6 +30,8 @@ export const runCommand: Command = {
       { name: 'cwd', value: 'DIR', description: 'The working folder (default: the current folder)' },
       { name: 'session-id', value: 'ID', description: "The agent's session id, if known before it starts" },
       { name: 'agent', value: 'AGENT', description: 'The agent kind, e.g. claude or codex (default: guessed from the command)' },
+      { name: 'detach', description: "Return at once: a supervisor process runs the task with no terminal; the task's id is the last line printed" },
+      JSON_OPTION,
       STORE_OPTION,
     ],
     details: [
@@ -36,6 +42,9 @@ export const runCommand: Command = {
       'and so does `agent-tasks cancel ID` from any other terminal.',
       'Exit code: the command\'s own; 128+N when it was killed by signal N (or cancelled by one);',
       '130 when `agent-tasks cancel` cancelled it; 1 when it could not start or the agent reported an error.',
+      'With --detach the task is owned by its own supervisor process (as the editor\'s runs are): nothing of',
+      'it depends on this terminal; follow it with `logs ID --follow`, `wait ID` or `cancel ID`. The id is',
+      'printed once the start is journaled (--json: the running row); exit code 0, or 1 when it could not start.',
     ].join('\n'),
   },
   run,
@@ -43,6 +52,7 @@ export const runCommand: Command = {
 
 async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const spec = runSpec(parsed);
+  if (hasFlag(parsed, 'detach')) return runDetached(spec, storeDir, hasFlag(parsed, 'json'));
   const store = await openStore(storeDir, 'write');
   try {
     if (store.readOnly) {
@@ -60,6 +70,45 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
   } finally {
     await closeStore(store);
   }
+}
+
+/**
+ * `run --detach`: the task goes to its own supervisor (src/core/supervisor.ts), the same that
+ * owns an editor's runs, started with this Node. Resolves once the start is journaled.
+ */
+async function runDetached(spec: TaskSpec, storeDir: string, json: boolean): Promise<number> {
+  // The store must exist and have a log: a supervisor only appends to it.
+  const store = await openStore(storeDir, 'write');
+  const readOnly = store.readOnly;
+  await closeStore(store);
+  if (readOnly) {
+    writeErr(`${PROGRAM}: cannot run: the task store at ${storeDir} is read-only\n`);
+    return 1;
+  }
+  const cli = getCliScript();
+  const script = cli ? supervisorScriptNextTo(cli) : undefined;
+  if (!cli || !script) {
+    writeErr(`${PROGRAM}: cannot run detached: the supervisor script is missing next to ${cli ?? 'the CLI'}\n`);
+    return 1;
+  }
+  try {
+    const { row } = await launchSupervisor({
+      node: process.execPath,
+      script,
+      request: { storeDir, spec, compact: { command: process.execPath, args: [cli, 'compact', '--store', storeDir], afterBytes: COMPACT_HANDOVER_BYTES } },
+    });
+    writeOut(json ? `${JSON.stringify(publicRow(row), null, 2)}\n` : `${row.id}\n`);
+    return 0;
+  } catch (err) {
+    writeErr(`${PROGRAM}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof TaskSpecError ? EXIT_USAGE : 1;
+  }
+}
+
+/** dist/supervisor.js next to dist/cli.js; supervisorMain.js next to main.js in the tsc output. */
+function supervisorScriptNextTo(cli: string): string | undefined {
+  const dir = path.dirname(cli);
+  return ['supervisor.js', 'supervisorMain.js'].map((name) => path.join(dir, name)).find((file) => existsSync(file));
 }
 
 /**
