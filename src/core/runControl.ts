@@ -9,10 +9,10 @@
  */
 import { watch as fsWatch } from 'node:fs';
 import * as path from 'node:path';
-import { isSupervisorOwned } from './appendJournal';
 import { childOf, stopProcessTree, type StopOutcome } from './processControl';
-import { hostName, processLiveness } from './processIdentity';
+import { hostName } from './processIdentity';
 import { judgeOwner, type OwnerVerdict } from './recoveryScan';
+import { signalSupervisor } from './supervisedRuns';
 import type { TaskStore } from './taskStore';
 import type { TaskRow } from './taskTypes';
 
@@ -224,7 +224,8 @@ export async function cancelRun(store: TaskStore, id: string, options: CancelRun
   if (first.status !== 'running') return { row: first, how: 'not-running' };
   if (store.readOnly) throw new CancelRunError(`cannot cancel task ${id}: the task store at ${store.dir} is read-only`);
   await store.requestCancel(id);
-  await signalSupervisor(first);
+  // A supervisor (supervisor.ts) does not read the journal: SIGTERM is its cancel.
+  await signalSupervisor(first, 'SIGTERM');
   options.onStep?.({ kind: 'requested', row: first });
   const askedAt = Date.now();
   let direct: { agent: StopOutcome | 'unknown'; deadline: number } | undefined;
@@ -288,21 +289,6 @@ async function stopAgent(row: TaskRow, graceMs: number): Promise<StopOutcome | '
   const outcome = await stopProcessTree(childOf(row, row.child_pid), { graceMs });
   if (outcome === 'still-alive') throw new CancelRunError(`the agent of task ${row.id} (pid ${row.child_pid}) did not stop, even after SIGKILL`);
   return outcome;
-}
-
-/**
- * A supervisor (supervisor.ts) treats SIGTERM as "cancel the run"; it does not read the journal.
- * Only a live supervisor whose pid and start match the row is signalled: never a reused pid, nor
- * an owner that is not a supervisor (an editor's extension host).
- */
-async function signalSupervisor(row: TaskRow): Promise<void> {
-  if (!isSupervisorOwned(row) || row.owner_host !== hostName()) return;
-  if ((await processLiveness(row.owner_pid, row.owner_started_at, row.owner_start_ticks ?? null)) !== 'alive') return;
-  try {
-    process.kill(row.owner_pid, 'SIGTERM');
-  } catch {
-    // Gone meanwhile: the watch finds it dead and takes over.
-  }
 }
 
 function seconds(ms: number): string {

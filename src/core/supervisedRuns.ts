@@ -129,7 +129,7 @@ export class SupervisedRuns extends Disposable {
  * row's owner, on this host, and only an owner that is a supervisor (never an editor's extension
  * host, never a reused pid). False when it could not.
  */
-async function signalSupervisor(row: TaskRow, signal: NodeJS.Signals): Promise<boolean> {
+export async function signalSupervisor(row: TaskRow, signal: NodeJS.Signals): Promise<boolean> {
   if (row.status !== 'running' || !isSupervisorOwned(row) || row.owner_host !== hostName()) return false;
   if ((await processLiveness(row.owner_pid, row.owner_started_at, row.owner_start_ticks ?? null)) !== 'alive') return false;
   try {

@@ -4,14 +4,13 @@
  * ask for the task with a QuickPick; scripts may pass a task id (or `{ taskId }`).
  */
 import * as vscode from 'vscode';
-import { hostName } from '../core/processIdentity';
+import { cancelRun, CancelRunError } from '../core/runControl';
 import type { TaskRow } from '../core/taskTypes';
 import type { AgentTasksContext, Services } from './context';
 import { UserFacingError } from './errors';
 import { formatAgo, plural } from './model/format';
 import { Commands } from './model/ids';
 import { isUnresolvedInterrupted, taskDescription, taskLabel } from './model/taskPresentation';
-import { childOf, isProcessAlive, stopProcessTree } from '../core/processControl';
 import { TaskNode } from './tasksView';
 
 const PICK_LIMIT = 200;
@@ -76,34 +75,29 @@ export async function pickTask(services: Services, kind: TaskPickKind, placeHold
 }
 
 /**
- * Cancel: a task owned by a supervisor (any window's, the CLI's --detach) through its supervisor;
- * another owner's (a CLI run in a terminal) by signalling its agent, after asking.
+ * Cancel, whoever runs the task (this window's or another's supervisor, a terminal's `agent-tasks
+ * run`): core's cancelRun asks its owner (through the journal, and a supervisor by SIGTERM) and
+ * steps in only when the owner is provably dead. Resolves once the row has ended.
  */
 async function cancelTask(ctx: AgentTasksContext, arg: unknown): Promise<void> {
   const services = await ctx.services();
   const row = (await taskFromArg(services, arg)) ?? (await pickTask(services, 'running', 'Cancel which agent task?'));
   if (!row) return;
-  if (row.status === 'running' && (await services.runs.cancel(row))) {
-    ctx.log.info(`Asked the supervisor of task ${row.id} (pid ${row.owner_pid}) to cancel it`);
-    return;
-  }
   if (row.status !== 'running') {
     void vscode.window.showInformationMessage(`Agent task "${taskLabel(row)}" is not running (${row.status}).`);
     return;
   }
-  if (row.owner_host !== hostName()) throw new UserFacingError(`Agent task "${taskLabel(row)}" runs on another machine (${row.owner_host}): cancel it there.`);
-  if (row.child_pid === null || !(await isProcessAlive(childOf(row, row.child_pid)))) {
-    throw new UserFacingError(`Agent task "${taskLabel(row)}" runs in another process (pid ${row.owner_pid}), and its agent process is not running. Cancel it where it was started.`);
+  ctx.log.info(`Cancelling task ${row.id} (owner pid ${row.owner_pid} on ${row.owner_host})`);
+  try {
+    const result = await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Window, title: `Cancelling "${taskLabel(row)}"…` },
+      () => cancelRun(services.store, row.id),
+    );
+    if (result.how === 'takeover') ctx.log.info(`Task ${row.id}: its owner was gone; ${result.row.error ?? 'recorded cancelled'}`);
+  } catch (err) {
+    if (err instanceof CancelRunError) throw new UserFacingError(`Could not cancel "${taskLabel(row)}": ${err.message}.`);
+    throw err;
   }
-  const stop = 'Stop Agent Process';
-  const choice = await vscode.window.showWarningMessage(
-    `Agent task "${taskLabel(row)}" runs in another process (pid ${row.owner_pid}: the agent-tasks CLI or another VS Code window).`,
-    { modal: true, detail: `Stop its agent process (pid ${row.child_pid})? That process records the task as failed.` },
-    stop,
-  );
-  if (choice !== stop) return;
-  const outcome = await stopProcessTree(childOf(row, row.child_pid));
-  if (outcome === 'still-alive') throw new UserFacingError(`The agent process ${row.child_pid} did not stop.`);
 }
 
 async function dismissTask(ctx: AgentTasksContext, arg: unknown): Promise<void> {
