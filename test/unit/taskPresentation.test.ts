@@ -16,7 +16,6 @@ import {
   taskLabel,
   taskTooltipMarkdown,
   visibleGroups,
-  withProgress,
 } from '../../src/extension/model/taskPresentation';
 import { formatAgo, formatBytes, formatTimestamp, formatTokens } from '../../src/extension/model/format';
 import type { TaskRow } from '../../src/core/taskTypes';
@@ -47,14 +46,6 @@ test('descriptions per status', () => {
   assert.equal(statusText(taskRow({ status: 'cancelled' })), 'cancelled');
   assert.equal(statusText(taskRow({ status: 'interrupted' })), 'interrupted');
   assert.equal(statusText(taskRow({ status: 'interrupted', resolution: 'resumed', resolved_at: T0 })), 'interrupted (resumed)');
-});
-
-test('live progress overlays the journaled row', () => {
-  const row = withProgress(running({ output_bytes: 0 }), { input_tokens: 10, output_tokens: 5, cost_usd: 0.5, output_bytes: 99, session_id: null });
-  assert.equal(row.input_tokens, 10);
-  assert.equal(row.output_bytes, 99);
-  assert.equal(row.session_id, 'sess-1', 'null in the progress does not erase a known value');
-  assert.equal(taskDescription(row, T0 + 1000), 'claude · running · 1.0s · 15 tokens · $0.5000');
 });
 
 test('icons per status; success without output is flagged', () => {

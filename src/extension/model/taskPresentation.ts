@@ -3,7 +3,7 @@
  * grouping/paging of the tree. No `vscode` import: tasksView.ts turns these plain values into
  * TreeItems, and the tests check them with exact strings.
  */
-import type { RunningPatch, TaskRow } from '../../core/taskTypes';
+import type { TaskRow } from '../../core/taskTypes';
 import { displayArg, firstLine, formatCost, formatDuration, formatTimestamp, formatTokens } from './format';
 
 const LABEL_MAX_CHARS = 80;
@@ -11,16 +11,6 @@ const PROMPT_TOOLTIP_MAX_CHARS = 600;
 const ERROR_TOOLTIP_MAX_CHARS = 600;
 /** Denied calls listed in a tooltip (the output header lists more). */
 const DENIALS_TOOLTIP_MAX = 10;
-
-/** A row as shown: the journal's row, overlaid with what this window's runner learned since its last write. */
-export function withProgress(row: TaskRow, progress: RunningPatch | undefined): TaskRow {
-  if (!progress) return row;
-  const merged: TaskRow = { ...row };
-  for (const [key, value] of Object.entries(progress) as [keyof RunningPatch, unknown][]) {
-    if (value !== undefined && value !== null) (merged as unknown as Record<string, unknown>)[key] = value;
-  }
-  return merged;
-}
 
 function cap(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
