@@ -11,6 +11,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { terminalSafe } from '../../src/cli/commands/logs';
 import { processLiveness } from '../../src/core/processIdentity';
+import { launchSupervisor } from '../../src/core/supervisorLaunch';
 import { TaskStore } from '../../src/core/taskStore';
 import { signalZeroSucceeds } from '../helpers/processes';
 import { sampleTask } from '../helpers/tempDir';
@@ -20,6 +21,8 @@ const waitFor: typeof waitForShared = (what, probe, timeoutMs = 20_000) => waitF
 
 const CLI = path.resolve(__dirname, '../../src/cli/main.js');
 const FAKE_AGENT = path.resolve(__dirname, '../../../test/fixtures/fakeAgent.js');
+/** out/test/unit → out/src/cli/supervisorMain.js. */
+const SUPERVISOR = path.resolve(__dirname, '../../src/cli/supervisorMain.js');
 const SESSION_ID = '1c2d3e4f-5a6b-4c7d-8e9f-0a1b2c3d4e5f';
 /** FAKE_AGENT_SLEEP_MS for an agent that only ends when it is killed. */
 const UNTIL_KILLED = { FAKE_AGENT_SLEEP_MS: String(2 ** 31 - 1) };
@@ -187,6 +190,29 @@ test('cancel of an agent that ignores SIGTERM: the owner sends SIGKILL after the
   assert.ok(elapsed >= 4_500, `SIGKILL only after the grace (took ${elapsed} ms)`);
   assert.equal(signalZeroSucceeds(row.child_pid!), false);
   assert.equal((await run.result).code, 130);
+});
+
+test('cancel of a run a supervisor owns: the supervisor is asked too (it reads no journal) and records it cancelled', async (t) => {
+  const { store, work } = await setup(t);
+  await (await TaskStore.open({ dir: store, rotationGraceMs: 0 })).close();
+  const { row: started, pid } = await launchSupervisor({
+    node: process.execPath,
+    script: SUPERVISOR,
+    request: { storeDir: store, spec: { name: 'supervised', command: process.execPath, args: [FAKE_AGENT, '-p', 'hi'], cwd: work, env: UNTIL_KILLED } },
+  });
+  t.after(() => {
+    if (signalZeroSucceeds(pid)) process.kill(pid, 'SIGKILL');
+  });
+  const row = await waitFor('the agent pid', async () => (await listJson(store)).find((r) => r.id === started.id && r.child_pid !== null));
+  t.after(() => {
+    if (signalZeroSucceeds(row.child_pid!)) process.kill(row.child_pid!, 'SIGKILL');
+  });
+  const cancelled = await cli(['--store', store, 'cancel', row.id.slice(0, 8), '--json']);
+  assert.equal(cancelled.code, 0, cancelled.stderr);
+  assert.equal(cancelled.stderr, '');
+  assert.equal(rowOf(cancelled.stdout).status, 'cancelled');
+  assert.equal(await processLiveness(row.child_pid!, null), 'dead', 'the agent is gone');
+  await waitFor('the supervisor to exit', async () => (await processLiveness(pid, null)) === 'dead');
 });
 
 test('cancel: an unknown or ambiguous id exits 2; a missing store too', async (t) => {
