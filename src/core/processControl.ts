@@ -6,7 +6,8 @@
  * The runner spawns each agent as the leader of its own process group (POSIX), so the group is
  * signalled: agents start shells, MCP servers and test runners that must stop with them.
  */
-import { processLiveness } from './processIdentity';
+import { hostName, processLiveness } from './processIdentity';
+import type { TaskRow } from './taskTypes';
 
 export type StopOutcome = 'stopped' | 'already-gone' | 'still-alive';
 
@@ -73,4 +74,16 @@ export async function stopProcessTree(ref: ProcessRef, options: { graceMs?: numb
 /** The agent process a journal row records (its `child_*` columns). */
 export function childOf(row: { child_started_at: number | null; child_start_ticks?: number | null }, pid: number): ProcessRef {
   return { pid, startedAt: row.child_started_at, startTicks: row.child_start_ticks ?? null };
+}
+
+/**
+ * The agents of rows just marked interrupted: their owner died, so nothing logs them any more and
+ * nobody would record their end. Each one still alive on this host (pid and start checked) is
+ * stopped, so that two agents never work on one session and none works unseen. Returns what
+ * became of each agent that was recorded.
+ */
+export async function stopOrphanedAgents(rows: readonly TaskRow[], options: { graceMs?: number } = {}): Promise<{ row: TaskRow; outcome: StopOutcome }[]> {
+  const host = hostName();
+  const live = rows.filter((r) => r.child_pid !== null && r.owner_host === host);
+  return Promise.all(live.map(async (row) => ({ row, outcome: await stopProcessTree(childOf(row, row.child_pid!), options) })));
 }

@@ -9,6 +9,7 @@ import * as vscode from 'vscode';
 import { Disposable, setUnexpectedErrorHandler, toDisposable } from '../core/lifecycle';
 import { setSqlWasmPath } from '../core/sqlite';
 import { watchRunOwners } from '../core/ownerWatch';
+import { stopOrphanedAgents } from '../core/processControl';
 import { LIVE_POLL_MS, pollWhileLive } from '../core/storePoll';
 import { SupervisedRuns } from '../core/supervisedRuns';
 import { TaskStore } from '../core/taskStore';
@@ -159,11 +160,13 @@ export class AgentTasksContext extends Disposable {
     void this.showRunsAgain(store, runs);
     const marked = await store.markRunningAsInterrupted();
     if (marked.length > 0) this.log.info(`Marked ${marked.length} orphaned task(s) as interrupted: ${marked.map((r) => r.id).join(', ')}`);
+    void this.stopAgentsOf(marked);
     // After the start-up scan (so no row is offered twice): a supervisor killed while this window
     // watches makes its run interrupted now, and offered.
     this._register(
       watchRunOwners(store, () => this.tasksView.lastView?.running ?? [], (rows) => {
         this.log.info(`The supervisor of ${rows.length} running task(s) died: ${rows.map((r) => r.id).join(', ')}`);
+        void this.stopAgentsOf(rows);
         void this.offerRecovery(store, rows);
       }, { log: (m) => this.log.debug(m) }),
     );
@@ -180,6 +183,13 @@ export class AgentTasksContext extends Disposable {
    * (several: one multi-select QuickPick) — two user actions from the notice to the session
    * running again.
    */
+  /** Agents that outlived their supervisor: stopped (no one logs them any more). */
+  private async stopAgentsOf(rows: readonly TaskRow[]): Promise<void> {
+    for (const { row, outcome } of await stopOrphanedAgents(rows).catch(() => [])) {
+      this.log.info(`Task ${row.id}: its agent (pid ${row.child_pid}) outlived its owner: ${outcome}`);
+    }
+  }
+
   private async showRunsAgain(store: TaskStore, runs: SupervisedRuns): Promise<void> {
     const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
     const mine = (await store.listTasks({ status: 'running', limit: 500 })).filter((r) => r.workspace === null ? folders.length === 0 : folders.includes(r.workspace));

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { test } from 'node:test';
-import { isProcessAlive } from '../../src/core/processControl';
+import { isProcessAlive, stopOrphanedAgents } from '../../src/core/processControl';
 import { launchSupervisor, SupervisorLaunchError } from '../../src/core/supervisorLaunch';
 import type { TaskSpec } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
@@ -118,7 +118,7 @@ test('SIGTERM to the supervisor cancels the run: cancelled, its agent gone (SIGK
   }
 });
 
-test('SIGKILL of the supervisor: the next recovery scan marks the run interrupted', async () => {
+test('SIGKILL of the supervisor: the next recovery scan marks the run interrupted, and its surviving agent is stopped', async () => {
   const { dir, cleanup } = await newStore();
   try {
     const { row: started, pid } = await launchSupervisor({ node: process.execPath, script: SUPERVISOR, request: { storeDir: dir, spec: nodeSpec(dir, 'setInterval(() => {}, 1000)') } });
@@ -132,6 +132,11 @@ test('SIGKILL of the supervisor: the next recovery scan marks the run interrupte
     const marked = await store.markRunningAsInterrupted();
     await store.close();
     assert.deepEqual(marked.map((r) => r.id), [started.id]);
+    // Its agent outlived it, cut off from its log: the recovery stops it (pid and start checked).
+    const agent = { pid: marked[0].child_pid!, startedAt: marked[0].child_started_at, startTicks: marked[0].child_start_ticks };
+    assert.equal(await isProcessAlive(agent), true, 'the agent outlived its supervisor');
+    assert.deepEqual((await stopOrphanedAgents(marked)).map((s) => s.outcome), ['stopped']);
+    assert.equal(await isProcessAlive(agent), false, 'no orphaned agent');
   } finally {
     await cleanup();
   }

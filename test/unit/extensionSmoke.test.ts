@@ -427,12 +427,61 @@ test('a supervisor killed while the window watches: its run becomes interrupted 
     assert.match(notice.text, /^1 agent task was interrupted/);
     assert.equal((await readRow(id!))?.status, 'interrupted');
     await waitFor('the Interrupted group', async () => (await treeItems()).get('Interrupted')?.length === 1);
-    // Leave no agent behind: it outlived its supervisor.
+    // Its agent outlived the supervisor: the window stops it (nothing logs it any more).
+    await waitFor('the orphaned agent to be stopped', () => {
+      try {
+        process.kill(row.child_pid!, 0);
+        return false;
+      } catch {
+        return true;
+      }
+    }, 15_000);
+  } finally {
+    await deactivate(a);
+  }
+});
+
+test('agentTasks.autoResume: an interrupted task of this workspace is resumed at start-up without a question', async () => {
+  fake.reset();
+  fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
+  fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile({ FAKE_AGENT_SLEEP_MS: '60000' }) } };
+  let a = activate();
+  let row: TaskRow | undefined;
+  try {
+    assert.equal(await a.ready, true);
+    const id = await run({ agent: 'fake', prompt: 'Auto job' });
+    row = await waitFor('the running row with its agent', async () => {
+      const r = await readRow(id!);
+      return r?.child_pid ? r : undefined;
+    });
+  } finally {
+    await deactivate(a);
+  }
+  process.kill(row!.owner_pid, 'SIGKILL');
+  await waitFor('the supervisor to die', () => {
     try {
-      process.kill(-row.child_pid!, 'SIGKILL');
+      process.kill(row!.owner_pid, 0);
+      return false;
     } catch {
-      // gone already
+      return true;
     }
+  });
+  fake.reset();
+  fake.workspaceFolders = [{ uri: vscode.Uri.file(workspaceDir), name: 'workspace', index: 0 }];
+  fake.settings['agentTasks.agents'] = { globalValue: { fake: fakeProfile() } };
+  fake.settings['agentTasks.autoResume'] = { globalValue: true };
+  a = activate();
+  try {
+    assert.equal(await a.ready, true);
+    const resumedId = await waitFor('the resumed run', async () => (await readRow(row!.id))?.resolution === 'resumed' && (await latestChildOf(row!.id)), 20_000);
+    const resumed = await waitFor('the resumed run to finish', async () => {
+      const r = await readRow(resumedId);
+      return r && r.status !== 'running' ? r : undefined;
+    });
+    assert.equal(resumed.status, 'success', resumed.error ?? '');
+    assert.equal(resumed.session_id, row!.session_id);
+    assert.deepEqual(fake.messages.filter((m) => m.kind === 'warning'), [], 'no question was asked');
+    assert.ok(fake.messages.some((m) => m.kind === 'info' && /resumed 1 interrupted task/.test(m.text)), JSON.stringify(fake.messages));
   } finally {
     await deactivate(a);
   }

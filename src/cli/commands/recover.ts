@@ -1,7 +1,8 @@
 /** `agent-tasks recover`: mark orphaned runs interrupted, list the unresolved ones. */
+import { stopOrphanedAgents } from '../../core/processControl';
 import type { TaskRow } from '../../core/taskTypes';
 import { hasFlag, type ParsedArgs } from '../argParser';
-import { JSON_OPTION, STORE_OPTION, writeOut } from '../common';
+import { JSON_OPTION, PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
 import { formatTable, plural, publicRow } from '../format';
 import { withExistingStore } from '../store';
 import type { Command } from './command';
@@ -24,6 +25,10 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
     () => ({ marked: [] as TaskRow[], unmarked: [] as TaskRow[], unresolved: [] as TaskRow[] }),
     async (store) => {
       const marked = await store.markRunningAsInterrupted();
+      // Their agents work unseen now (nothing logs them): stopped, pid and start checked.
+      for (const { row, outcome } of await stopOrphanedAgents(marked)) {
+        if (outcome !== 'already-gone') writeErr(`${PROGRAM}: task ${row.id.slice(0, 8)}: its agent (pid ${row.child_pid}) outlived its owner: ${outcome}\n`);
+      }
       // A read-only store (or a full disk) cannot record them, but the answer is still worth giving.
       const markedIds = new Set(marked.map((r) => r.id));
       const unmarked = (await store.findOrphanedTasks()).filter((r) => !markedIds.has(r.id));
