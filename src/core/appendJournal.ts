@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { encodeRecord, listLogSeqs, LogReader, LogWriter, ROTATION_GRACE_MS } from './journalLog';
-import { RECORD_VERSION, runningRow, SAFE_TASK_ID, SessionTakenError, sessionTakenMessage, type JournalRecord } from './journalOps';
+import { checkTaskId, RECORD_VERSION, runningRow, SessionTakenError, sessionTakenMessage, taskLogPath, type JournalRecord } from './journalOps';
 import { hostName, processStartTicks, processStartTime } from './processIdentity';
 import { isNoSpaceError } from './storeFiles';
 import type { NewTask, OwnerIdentity, RunJournal, RunningPatch, TaskResult, TaskRow } from './taskTypes';
@@ -66,8 +66,7 @@ export class AppendOnlyJournal implements RunJournal {
   }
 
   logPathFor(id: string): string {
-    if (!SAFE_TASK_ID.test(id)) throw new Error(`Invalid task id: ${JSON.stringify(id)}`);
-    return path.join(this.dir, 'logs', `${id}.log`);
+    return taskLogPath(this.dir, id);
   }
 
   /**
@@ -76,7 +75,7 @@ export class AppendOnlyJournal implements RunJournal {
    * the whole store just before) makes this run cancelled, and SessionTakenError is thrown.
    */
   async startTask(task: NewTask, options: { exclusiveSession?: boolean } = {}): Promise<TaskRow> {
-    if (task.id !== undefined && !SAFE_TASK_ID.test(task.id)) throw new Error(`Invalid task id: ${JSON.stringify(task.id)}`);
+    if (task.id !== undefined) checkTaskId(task.id);
     const row = runningRow(task, this.owner, (id) => this.logPathFor(id), Date.now());
     await this.append(this.record({ op: 'start', row }), true);
     this.rows.set(row.id, row);

@@ -1,6 +1,7 @@
 import type { Database, SqlValue, Statement } from 'sql.js';
 import type { SegmentInfo } from './historyArchive';
 import { randomUUID } from 'node:crypto';
+import * as path from 'node:path';
 import type { NewTask, OwnerIdentity, PermissionDenial, RateLimitStatus, Resolution, RunningPatch, TaskResult, TaskRow } from './taskTypes';
 
 /**
@@ -13,7 +14,18 @@ import type { NewTask, OwnerIdentity, PermissionDenial, RateLimitStatus, Resolut
 export const RECORD_VERSION = 1;
 
 /** Task ids name log files: letters, digits, `_` and `-` only, so no id can reach outside the logs folder. */
-export const SAFE_TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+const SAFE_TASK_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+
+/** Throws for an id that could not name a log file (SAFE_TASK_ID). */
+export function checkTaskId(id: string): void {
+  if (!SAFE_TASK_ID.test(id)) throw new Error(`Invalid task id: ${JSON.stringify(id)}`);
+}
+
+/** Where task `id`'s output log lives in the store folder `dir`. */
+export function taskLogPath(dir: string, id: string): string {
+  checkTaskId(id);
+  return path.join(dir, 'logs', `${id}.log`);
+}
 
 /** Another process started a run of the same agent session first (two windows resuming one task). */
 export class SessionTakenError extends Error {}

@@ -12,7 +12,8 @@ import {
   PRUNABLE,
   RECORD_VERSION,
   runningRow,
-  SAFE_TASK_ID,
+  checkTaskId,
+  taskLogPath,
   SessionTakenError,
   sessionTakenMessage,
   type FinishFields,
@@ -79,7 +80,6 @@ const DEFAULT_HOT_HISTORY = { max: 4_000, keep: 2_000 };
 const DEFAULT_NO_SPACE_RETRY_MS = 2_000;
 const PRUNE_EVERY_FINISHES = 100;
 const PRUNE_BATCH = 500;
-const SAFE_ID = SAFE_TASK_ID;
 
 export class StoreClosedError extends Error {
   constructor() {
@@ -467,8 +467,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   }
 
   logPathFor(id: string): string {
-    if (!SAFE_ID.test(id)) throw new Error(`Invalid task id: ${JSON.stringify(id)}`);
-    return path.join(this.dir, 'logs', `${id}.log`);
+    return taskLogPath(this.dir, id);
   }
 
   private newRow(task: NewTask, now: number): TaskRow {
@@ -484,7 +483,7 @@ export class TaskStore extends Disposable implements TaskJournal {
    */
   startTask(task: NewTask, options: { exclusiveSession?: boolean } = {}): Promise<TaskRow> {
     return this.exclusive(async () => {
-      if (task.id !== undefined && !SAFE_ID.test(task.id)) throw new Error(`Invalid task id: ${JSON.stringify(task.id)}`);
+      if (task.id !== undefined) checkTaskId(task.id);
       const existing = task.id ? this.getSync(task.id) : undefined;
       if (existing) return existing;
       const session = options.exclusiveSession ? (task.session_id ?? null) : null;

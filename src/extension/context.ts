@@ -191,7 +191,7 @@ export class AgentTasksContext extends Disposable {
   }
 
   private async showRunsAgain(store: TaskStore, runs: SupervisedRuns): Promise<void> {
-    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    const folders = workspaceFolderPaths();
     const mine = (await store.listTasks({ status: 'running', limit: 500 })).filter((r) => r.workspace === null ? folders.length === 0 : folders.includes(r.workspace));
     await runs.showAgain(mine);
   }
@@ -199,7 +199,7 @@ export class AgentTasksContext extends Disposable {
   private async recoverAtStart(store: TaskStore, rows: readonly TaskRow[]): Promise<void> {
     const auto = config.autoResume();
     for (const problem of auto.problems) void this.showSettingWarning(problem, 'agentTasks.autoResume');
-    const folders = (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+    const folders = workspaceFolderPaths();
     const mine = rows.filter((r) => r.workspace !== null && folders.includes(r.workspace));
     if (auto.value && mine.length > 0 && !store.readOnly) {
       const started = await resumeInterrupted(this, mine, { pick: false });
@@ -321,4 +321,8 @@ export class AgentTasksContext extends Disposable {
     })();
     return this.shuttingDown;
   }
+}
+
+function workspaceFolderPaths(): string[] {
+  return (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
 }

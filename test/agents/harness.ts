@@ -21,6 +21,7 @@ import { TaskRunner, type RunningTask } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
 import type { OutputFormat, TaskRow } from '../../src/core/taskTypes';
 import { BUILTIN_PROFILES, expandProfile, passesSessionId, type AgentProfile, type RunMode } from '../../src/extension/model/agentProfiles';
+import { claudeOfflineEnv, offlineEnv } from './agentEnv';
 import { AGENT_PACKAGES, ensureAgents, log, type AgentKind, type AgentTool } from './agentSetup';
 import { startMockModelServer, type MockModelServer, type Step, type Vendor } from './mockModelServer';
 
@@ -123,23 +124,7 @@ export interface AgentDriver {
 
 /** What every agent gets: the private HOME/TMPDIR and the proxy trap. */
 function baseEnv(sandbox: Sandbox): Record<string, string> {
-  const origin = sandbox.server.origin;
-  return {
-    HOME: sandbox.home,
-    USERPROFILE: sandbox.home,
-    XDG_CONFIG_HOME: path.join(sandbox.home, '.config'),
-    XDG_CACHE_HOME: path.join(sandbox.home, '.cache'),
-    XDG_DATA_HOME: path.join(sandbox.home, '.local', 'share'),
-    XDG_STATE_HOME: path.join(sandbox.home, '.local', 'state'),
-    TMPDIR: sandbox.tmp,
-    HTTPS_PROXY: origin,
-    HTTP_PROXY: origin,
-    https_proxy: origin,
-    http_proxy: origin,
-    NO_PROXY: '127.0.0.1,localhost',
-    no_proxy: '127.0.0.1,localhost',
-    NO_COLOR: '1',
-  };
+  return offlineEnv(sandbox, sandbox.server.origin);
 }
 
 /** The built-in profile of an agent (src/extension/model/agentProfiles.ts), checked to run the CLI the suite installed. */
@@ -183,16 +168,7 @@ function claudeDriver(tool: AgentTool): AgentDriver {
     // `-p` is a flag (--print): the prompt is the positional argument.
     promptAsArgument: (args, prompt) => (args.includes(prompt) ? [...args] : [...args, prompt]),
     prepare(sandbox, options = {}) {
-      return {
-        ...baseEnv(sandbox),
-        ANTHROPIC_BASE_URL: sandbox.server.origin,
-        ...(options.oauth ? { CLAUDE_CODE_OAUTH_TOKEN: 'sk-ant-oat01-mock-token' } : { ANTHROPIC_API_KEY: 'sk-ant-api03-mock-key' }),
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-        CLAUDE_CODE_MAX_RETRIES: String(options.retries ?? 0),
-        DISABLE_AUTOUPDATER: '1',
-        DISABLE_TELEMETRY: '1',
-        DISABLE_ERROR_REPORTING: '1',
-      };
+      return claudeOfflineEnv(sandbox, sandbox.server.origin, options);
     },
     transcript(sandbox, sessionId) {
       // $HOME/.claude/projects/<the cwd with every non-alphanumeric character as "-">/<session>.jsonl

@@ -15,6 +15,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { BUILTIN_PROFILES } from '../../src/extension/model/agentProfiles';
+import { claudeOfflineEnv } from '../agents/agentEnv';
 import { ensureAgents, type AgentTool } from '../agents/agentSetup';
 import { startMockModelServer, type MockModelServer, type Step } from '../agents/mockModelServer';
 import type { Logger } from './e2eSetup';
@@ -51,29 +52,7 @@ export async function startRealClaude(options: { root: string; steps: readonly S
   const origin = server.origin;
   const builtin = BUILTIN_PROFILES.find((p) => p.name === 'claude');
   if (builtin === undefined) throw new Error('no built-in "claude" profile in BUILTIN_PROFILES');
-  const env: Record<string, string> = {
-    HOME: home,
-    USERPROFILE: home,
-    XDG_CONFIG_HOME: path.join(home, '.config'),
-    XDG_CACHE_HOME: path.join(home, '.cache'),
-    XDG_DATA_HOME: path.join(home, '.local', 'share'),
-    XDG_STATE_HOME: path.join(home, '.local', 'state'),
-    TMPDIR: tmp,
-    HTTPS_PROXY: origin,
-    HTTP_PROXY: origin,
-    https_proxy: origin,
-    http_proxy: origin,
-    NO_PROXY: '127.0.0.1,localhost',
-    no_proxy: '127.0.0.1,localhost',
-    NO_COLOR: '1',
-    ANTHROPIC_BASE_URL: origin,
-    ANTHROPIC_API_KEY: 'sk-ant-api03-mock-key',
-    CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC: '1',
-    CLAUDE_CODE_MAX_RETRIES: '0',
-    DISABLE_AUTOUPDATER: '1',
-    DISABLE_TELEMETRY: '1',
-    DISABLE_ERROR_REPORTING: '1',
-  };
+  const env = claudeOfflineEnv({ home, tmp }, origin);
   const profile: Record<string, unknown> = {
     command: tool.bin,
     args: [...builtin.args],
