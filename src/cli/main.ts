@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { defaultStoreDir } from '../core/storeLocation';
 import { UsageError, formatCommandHelp, optionValue, parseCommandArgs } from './argParser';
-import { EXIT_USAGE, PROGRAM, STORE_ENV, writeErr, writeOut } from './common';
+import { EXIT_USAGE, exitWhenFlushed, PROGRAM, STORE_ENV, writeErr, writeOut } from './common';
 import { cancelCommand } from './commands/cancel';
 import type { Command } from './commands/command';
 import { compactCommand } from './commands/compact';
@@ -128,7 +128,5 @@ export function resolveStoreDir(flag: string | undefined, env: NodeJS.ProcessEnv
 }
 
 if (require.main === module) {
-  void main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  });
+  void main(process.argv.slice(2)).then(exitWhenFlushed);
 }

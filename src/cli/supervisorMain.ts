@@ -5,6 +5,7 @@
  */
 import { RUN_AS_NODE_ENV } from '../core/supervisorLaunch';
 import { superviseRun, type SupervisorAck, type SupervisorRequest } from '../core/supervisor';
+import { exitWhenFlushed } from './common';
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
@@ -37,12 +38,7 @@ async function main(): Promise<number> {
   return superviseRun(request, { ack, log: (message) => (answered ? undefined : process.stderr.write(`${message}\n`)) });
 }
 
-void main().then(
-  (code) => {
-    process.exitCode = code;
-  },
-  (err: unknown) => {
-    process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
-    process.exitCode = 1;
-  },
-);
+void main().then(exitWhenFlushed, (err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? err.stack : String(err)}\n`);
+  exitWhenFlushed(1);
+});
