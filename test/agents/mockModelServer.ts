@@ -32,6 +32,11 @@ type StepBody =
   | { kind: 'text'; text: string; chunks?: number }
   /** Asks for one shell command (Claude's `Bash`, Codex's shell tool, Gemini's `run_shell_command`). */
   | { kind: 'shell'; command: string; text?: string }
+  /**
+   * Asks for one call of any tool by name with this input (e.g. `AskUserQuestion`, `Write`), after
+   * `text` if any. Anthropic only: the other vendors answer it with an error (not supported).
+   */
+  | { kind: 'tool'; name: string; input: Record<string, unknown>; text?: string }
   /** Streams `text` over `seconds` (one delta per `intervalMs`, default 250), then ends the turn normally. */
   | { kind: 'slow'; seconds: number; text?: string; intervalMs?: number }
   /** Answers with this HTTP status and the vendor's error body (`message` overrides the default). */
@@ -265,6 +270,11 @@ function splitText(text: string, parts: number): string[] {
 }
 
 function serveStep(vendor: Vendor, step: Step, model: string, res: http.ServerResponse, later: Later, request: unknown): void {
+  if (step.kind === 'tool' && vendor !== 'anthropic') {
+    // Anthropic only. The others get a 400 rather than a throw: this runs in the server's request
+    // handler, where an exception would take the whole test process down.
+    return sendVendorError(vendor, { kind: 'http-error', status: 400, message: `mock model server: the "tool" step is not supported for ${vendor} (Anthropic only)` }, res);
+  }
   switch (step.kind) {
     case 'http-error':
       return sendVendorError(vendor, step, res);
@@ -286,6 +296,12 @@ function serveStep(vendor: Vendor, step: Step, model: string, res: http.ServerRe
       if (step.kind === 'shell') {
         if (step.text) stream.text(res, step.text);
         stream.shell(res, step.command);
+        stream.finish(res, 'tool');
+        return void res.end();
+      }
+      if (step.kind === 'tool') {
+        if (step.text) stream.text(res, step.text);
+        stream.tool(res, step.name, step.input);
         stream.finish(res, 'tool');
         return void res.end();
       }
@@ -320,6 +336,8 @@ interface VendorStream {
   begin(res: http.ServerResponse): void;
   text(res: http.ServerResponse, delta: string): void;
   shell(res: http.ServerResponse, command: string): void;
+  /** One call of the named tool with this input (Anthropic only: the others throw). */
+  tool(res: http.ServerResponse, name: string, input: Record<string, unknown>): void;
   finish(res: http.ServerResponse, why: 'text' | 'tool'): void;
 }
 
@@ -347,6 +365,14 @@ function anthropicStream(model: string): VendorStream {
     sse(res, 'anthropic', { type: 'content_block_stop', index });
     textOpen = false;
   };
+  const toolUse = (res: http.ServerResponse, name: string, input: Record<string, unknown>): void => {
+    closeText(res);
+    index++;
+    sse(res, 'anthropic', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: id('toolu_mock'), name, input: {} } });
+    const json = JSON.stringify(input);
+    for (const piece of splitText(json, 2)) sse(res, 'anthropic', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } });
+    sse(res, 'anthropic', { type: 'content_block_stop', index });
+  };
   return {
     begin(res) {
       sse(res, 'anthropic', {
@@ -367,12 +393,10 @@ function anthropicStream(model: string): VendorStream {
       sse(res, 'anthropic', { type: 'content_block_delta', index, delta: { type: 'text_delta', text: delta } });
     },
     shell(res, command) {
-      closeText(res);
-      index++;
-      sse(res, 'anthropic', { type: 'content_block_start', index, content_block: { type: 'tool_use', id: id('toolu_mock'), name: 'Bash', input: {} } });
-      const json = JSON.stringify({ command, description: 'Run the requested command' });
-      for (const piece of splitText(json, 2)) sse(res, 'anthropic', { type: 'content_block_delta', index, delta: { type: 'input_json_delta', partial_json: piece } });
-      sse(res, 'anthropic', { type: 'content_block_stop', index });
+      toolUse(res, 'Bash', { command, description: 'Run the requested command' });
+    },
+    tool(res, name, input) {
+      toolUse(res, name, input);
     },
     finish(res, why) {
       closeText(res);
@@ -440,6 +464,9 @@ function openaiStream(model: string, shellCall: (command: string) => { name: str
       ev(res, { type: 'response.output_item.done', output_index: outputIndex, item });
       output.push(item);
     },
+    tool() {
+      throw new Error('mock model server: the "tool" step is not supported for OpenAI (Anthropic only)');
+    },
     finish(res) {
       closeMessage(res);
       ev(res, {
@@ -481,6 +508,9 @@ function geminiStream(model: string): VendorStream {
     },
     shell(res, command) {
       chunk(res, [{ functionCall: { name: 'run_shell_command', args: { command, description: 'Run the requested command' } } }]);
+    },
+    tool() {
+      throw new Error('mock model server: the "tool" step is not supported for Gemini (Anthropic only)');
     },
     finish(res) {
       chunk(res, [{ text: '' }], 'STOP');

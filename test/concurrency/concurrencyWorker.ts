@@ -21,7 +21,11 @@ async function main(): Promise<void> {
   await store.close();
 }
 
-main().catch((err) => {
-  writeSync(2, `concurrencyWorker failed: ${err?.stack ?? err}\n`);
-  process.exit(1);
-});
+// An explicit exit: Node 20 can hang at a natural exit (see exitWhenFlushed in src/cli/common.ts).
+main().then(
+  () => process.exit(0),
+  (err) => {
+    writeSync(2, `concurrencyWorker failed: ${err?.stack ?? err}\n`);
+    process.exit(1);
+  },
+);
