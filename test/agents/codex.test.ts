@@ -57,7 +57,16 @@ test("codex: today's built-in argv (exec --json PROMPT): refused outside a git r
     recordFixture(sandbox, driver, 'read-only', inside.stdout);
     assert.equal(inside.row.status, 'success', 'the run "succeeds"…');
     assert.equal(fs.existsSync(path.join(sandbox.work, 'f.txt')), false, '…without writing anything');
-    assert.equal(inside.summary.toolCalls, 0, 'and the refused command is not even an item on stdout');
+    // Whether the refused command shows as an item at all depends on the machine (Codex's sandbox
+    // mechanism): on some it is dropped, on others it is an item that failed. Never one that ran.
+    const commands = inside.stdout
+      .split('\n')
+      .filter((line) => line.includes('"command_execution"') && line.includes('"item.completed"'))
+      .map((line) => (JSON.parse(line) as { item: { status: string; exit_code: number | null; aggregated_output: string } }).item);
+    for (const item of commands) {
+      assert.equal(item.status, 'failed', `a refused command never runs: ${JSON.stringify(item)}`);
+      assert.match(item.aggregated_output, /Read-only file system/);
+    }
     const toolOutput = JSON.stringify(sandbox.server.modelRequests().at(-1)?.body ?? null);
     assert.match(toolOutput, /Read-only file system/, 'only the model is told');
   });

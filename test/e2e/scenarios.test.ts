@@ -651,8 +651,18 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 12 * 60_00
         throw new Error(`${errorMessage(err)}; seen: ${JSON.stringify(settings)}`);
       });
       log(`scenario 7: the Settings editor shows ${JSON.stringify(settings.titles)} for ${JSON.stringify(settings.query)}`);
-      const modalTitle = ((await modal.locator('.label-name').first().textContent({ timeout: 2_000 }).catch(() => '')) ?? '').trim();
-      assert.equal(modalTitle, 'Settings', 'the modal editor is the Settings editor');
+      // Its title may render after the settings list (a cold machine showed '' at first).
+      let modalTitles: string[] = [];
+      await waitUntil(
+        'the modal editor to be titled "Settings"',
+        async () => {
+          modalTitles = (await modal.locator('.label-name').allTextContents().catch(() => [] as string[])).map((t) => t.trim());
+          return modalTitles.includes('Settings');
+        },
+        { timeoutMs: 10_000, intervalMs: 250 },
+      ).catch((err: unknown) => {
+        throw new Error(`${errorMessage(err)}; the modal editor's titles: ${JSON.stringify(modalTitles)}`);
+      });
       await shot(w, '7-agent-settings.png');
       // The palette does not open over the modal (F1 goes nowhere): close it with its own button.
       await modal.locator('.action-label[aria-label^="Close Modal Editor"]').first().click({ timeout: 10_000 });
