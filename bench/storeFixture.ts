@@ -70,6 +70,8 @@ export function historyRow(i: number, now: number, status: TaskRow['status'] = '
     permission_denials: [],
     permission_denial_count: 0,
     rate_limit: null,
+    pending_requests: [],
+    resume_at: null,
   };
 }
 

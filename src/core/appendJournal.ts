@@ -4,8 +4,23 @@ import * as path from 'node:path';
 import { encodeRecord, listLogSeqs, LogReader, LogWriter, ROTATION_GRACE_MS } from './journalLog';
 import { checkTaskId, RECORD_VERSION, runningRow, SessionTakenError, sessionTakenMessage, taskLogPath, type JournalRecord } from './journalOps';
 import { hostName, processStartTicks, processStartTime } from './processIdentity';
+import { FirstAnswers, requestProblem } from './agentRequests';
+import { Emitter } from './lifecycle';
 import { isNoSpaceError } from './storeFiles';
-import type { NewTask, OwnerIdentity, RunJournal, RunningPatch, TaskResult, TaskRow } from './taskTypes';
+import {
+  isLive,
+  type AnswerOutcome,
+  type NewTask,
+  type OwnerIdentity,
+  type PendingRequest,
+  type RequestAnswer,
+  type RequestAnswered,
+  type RequestJournal,
+  type RunJournal,
+  type RunningPatch,
+  type TaskResult,
+  type TaskRow,
+} from './taskTypes';
 
 /**
  * The journal as the process that owns one run writes it: records appended to the newest log,
@@ -36,9 +51,16 @@ export function isSupervisorOwned(row: Pick<TaskRow, 'owner_id'>): boolean {
 
 export class StoreNotInitializedError extends Error {}
 
-export class AppendOnlyJournal implements RunJournal {
+export class AppendOnlyJournal implements RunJournal, RequestJournal {
   private readonly rows = new Map<string, TaskRow>();
   private stopping = false;
+  private readonly _onDidAnswer = new Emitter<RequestAnswered>();
+  /** The first answer journaled (by anyone) to an open request of one of this journal's runs. */
+  readonly onDidAnswer = this._onDidAnswer.event;
+  private readonly firstAnswers = new FirstAnswers();
+  /** Where reading the other processes' records (answers) has got to. */
+  private tail: { seq: number; reader: LogReader | null } | undefined;
+  private polling: Promise<void> | undefined;
   /** The largest log size an append reported (the caller hands over a compaction when it is large). */
   logBytes = 0;
 
@@ -89,14 +111,14 @@ export class AppendOnlyJournal implements RunJournal {
 
   async updateRunning(id: string, patch: RunningPatch): Promise<void> {
     const row = this.rows.get(id);
-    if (row?.status !== 'running') return;
+    if (!row || !isLive(row.status)) return;
     await this.append(this.record({ op: 'update', id, set: patch }), false);
     Object.assign(row, definedOnly(patch));
   }
 
   async heartbeat(ids: readonly string[]): Promise<void> {
     const at = Date.now();
-    const live = ids.filter((id) => this.rows.get(id)?.status === 'running');
+    const live = ids.filter((id) => { const st = this.rows.get(id)?.status; return st !== undefined && isLive(st); });
     if (live.length === 0) return;
     await this.append(this.record({ op: 'heartbeat', ids: live, at }), false);
     for (const id of live) this.rows.get(id)!.heartbeat_at = at;
@@ -107,13 +129,13 @@ export class AppendOnlyJournal implements RunJournal {
     if (!started) throw new Error(`Unknown task ${id}`);
     const set = { ...definedOnly(result), finished_at: result.finished_at ?? Date.now() };
     await this.append(this.record({ op: 'finish', id, set, row: started }), true);
-    const finished: TaskRow = { ...started, ...set } as TaskRow;
+    const finished: TaskRow = { ...started, ...set, pending_requests: [], resume_at: null } as TaskRow;
     this.rows.set(id, finished);
     return finished;
   }
 
   async interruptOwnTasks(ids: readonly string[], reason: string): Promise<TaskRow[]> {
-    const live = ids.map((id) => this.rows.get(id)).filter((r): r is TaskRow => r?.status === 'running');
+    const live = ids.map((id) => this.rows.get(id)).filter((r): r is TaskRow => !!r && isLive(r.status));
     if (live.length === 0) return [];
     const at = Date.now();
     await this.append(this.record({ op: 'interrupt', ids: live.map((r) => r.id), at, reason }), true);
@@ -124,9 +146,85 @@ export class AppendOnlyJournal implements RunJournal {
     });
   }
 
+  // ---- agents that ask ------------------------------------------------------------------------
+
+  async recordRequest(id: string, request: PendingRequest): Promise<void> {
+    const row = this.rows.get(id);
+    if (!row || !isLive(row.status) || row.pending_requests.some((r) => r.id === request.id)) return;
+    await this.append(this.record({ op: 'ask', id, at: Date.now(), request }), true);
+    row.pending_requests = [...row.pending_requests, request];
+    row.status = 'needs_input';
+  }
+
+  async closeRequest(id: string, requestId: string, reason: string): Promise<void> {
+    const row = this.rows.get(id);
+    if (!row || !row.pending_requests.some((r) => r.id === requestId)) return;
+    await this.append(this.record({ op: 'closeRequest', id, at: Date.now(), request: requestId, reason }), true);
+    this.forget(row, requestId);
+  }
+
+  async setPhase(id: string, status: 'running' | 'waiting', resumeAt: number | null): Promise<void> {
+    const row = this.rows.get(id);
+    if (!row || !isLive(row.status)) return;
+    await this.append(this.record({ op: 'phase', id, at: Date.now(), status, resume_at: resumeAt }), true);
+    row.resume_at = resumeAt;
+    if (row.pending_requests.length === 0) row.status = status;
+  }
+
+  /** The owner answers one of its own requests (a timeout): it counts only if no one answered first. */
+  async answerRequest(id: string, requestId: string, answer: RequestAnswer): Promise<AnswerOutcome> {
+    await this.pollAnswers();
+    const refused = requestProblem(this.rows.get(id), id, requestId);
+    if (refused) return { ok: false, reason: refused };
+    const nonce = randomUUID();
+    await this.append(this.record({ op: 'answer', id, at: Date.now(), request: requestId, answer, nonce }), true);
+    await this.pollAnswers();
+    const row = this.rows.get(id)!;
+    return this.firstAnswers.winnerOf(id, requestId) === nonce ? { ok: true, row: { ...row } } : { ok: false, reason: `Request ${requestId} was answered first by someone else.` };
+  }
+
+  /** Reads what was appended since the last call (this journal's records too, in log order) and relays first answers. */
+  pollAnswers(): Promise<void> {
+    this.polling ??= this.readTail().finally(() => (this.polling = undefined));
+    return this.polling;
+  }
+
+  private async readTail(): Promise<void> {
+    this.tail ??= { seq: this.openedAt.seq, reader: await LogReader.open(this.dir, this.openedAt.seq, this.openedAt.offset) };
+    for (;;) {
+      const { reader } = this.tail;
+      if (reader) {
+        const { records } = await reader.readNew();
+        for (const value of records) this.noteRecord(value as Partial<JournalRecord>);
+      }
+      // A rotation: what is left of this log was read; the next one starts at its beginning.
+      const next = (await listLogSeqs(this.dir)).find((s) => s > this.tail!.seq);
+      if (next === undefined) return;
+      await reader?.close();
+      this.tail = { seq: next, reader: await LogReader.open(this.dir, next, 0) };
+    }
+  }
+
+  private noteRecord(rec: Partial<JournalRecord>): void {
+    if (rec.op !== 'answer' || typeof rec.id !== 'string' || typeof rec.request !== 'string') return;
+    const row = this.rows.get(rec.id);
+    if (!row || !isLive(row.status) || !row.pending_requests.some((r) => r.id === rec.request)) return;
+    const first = this.firstAnswers.first(rec as Extract<JournalRecord, { op: 'answer' }>);
+    if (!first) return;
+    this.forget(row, first.request);
+    this._onDidAnswer.fire(first);
+  }
+
+  private forget(row: TaskRow, requestId: string): void {
+    row.pending_requests = row.pending_requests.filter((r) => r.id !== requestId);
+    if (row.pending_requests.length === 0 && row.status === 'needs_input') row.status = row.resume_at !== null ? 'waiting' : 'running';
+  }
+
   /** Gives up on durable writes waiting for disk space, then closes the log. */
   async close(): Promise<void> {
     this.stopping = true;
+    await this.tail?.reader?.close();
+    this._onDidAnswer.dispose();
     await this.writer.close();
   }
 

@@ -2,7 +2,7 @@ import type { Database, SqlValue, Statement } from 'sql.js';
 import type { SegmentInfo } from './historyArchive';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import type { NewTask, OwnerIdentity, PermissionDenial, RateLimitStatus, Resolution, RunningPatch, TaskResult, TaskRow } from './taskTypes';
+import { LIVE_STATUSES, type NewTask, type OwnerIdentity, type PendingRequest, type PermissionDenial, type RateLimitStatus, type RequestAnswer, type Resolution, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
 
 /**
  * The journal's record types and how each one changes the in-memory database. Replay must be
@@ -76,8 +76,15 @@ export function runningRow(task: NewTask, owner: OwnerIdentity, logPath: (id: st
     permission_denials: [],
     permission_denial_count: 0,
     rate_limit: null,
+    pending_requests: [],
+    resume_at: null,
   };
 }
+
+/** The SQL test for a live row (running, needs_input, waiting). */
+export const LIVE_SQL = `status IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(',')})`;
+/** And for a finished one. Like `<>`, NOT IN lets SQLite walk the started_at index for history pages. */
+export const NOT_LIVE_SQL = `status NOT IN (${LIVE_STATUSES.map((s) => `'${s}'`).join(',')})`;
 
 interface RecordBase {
   v: number;
@@ -102,7 +109,20 @@ export type JournalRecord =
    * the owner records the end (`cancelled`) with an ordinary finish. Written with `v: 1`: a version
    * that does not know the op classifies it 'invalid' and skips it (see classifyRecord).
    */
-  | (RecordBase & { op: 'cancelRequest'; id: string; at: number });
+  | (RecordBase & { op: 'cancelRequest'; id: string; at: number })
+  /** The run's owner: the agent asked (a permission request or a question) and waits. The row becomes `needs_input`. */
+  | (RecordBase & { op: 'ask'; id: string; at: number; request: PendingRequest })
+  /**
+   * Anyone (a window, `agent-tasks answer`, the owner on a timeout): an answer to an open request.
+   * Only the first answer of a request changes the row (it closes the request; with none left
+   * open the row is `running` again); the owner relays that one to the agent. `nonce` tells the
+   * writer whether its record was that first one.
+   */
+  | (RecordBase & { op: 'answer'; id: string; at: number; request: string; answer: RequestAnswer; nonce: string })
+  /** The run's owner: a request the agent withdrew or can no longer take an answer for. */
+  | (RecordBase & { op: 'closeRequest'; id: string; at: number; request: string; reason: string })
+  /** The run's owner: a live run moves between `running` and `waiting` (a usage limit, until `resume_at`). */
+  | (RecordBase & { op: 'phase'; id: string; at: number; status: 'running' | 'waiting'; resume_at: number | null });
 
 export type FinishFields = RunningPatch &
   Required<Pick<TaskResult, 'status' | 'finished_at'>> &
@@ -115,7 +135,7 @@ export const COLUMNS = [
   'log_path', 'owner_id', 'owner_pid', 'owner_started_at', 'owner_host', 'child_pid',
   'child_started_at', 'heartbeat_at', 'resolved_at', 'resolution', 'parent_id',
   'owner_start_ticks', 'child_start_ticks', 'permission_denials', 'permission_denial_count',
-  'rate_limit',
+  'rate_limit', 'pending_requests', 'resume_at',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 const PATCH_COLUMNS = [
@@ -139,6 +159,8 @@ function columnToSql(column: string, value: unknown): SqlValue {
       return typeof value === 'number' && value > 0 ? value : null;
     case 'rate_limit':
       return value === null ? null : JSON.stringify(value);
+    case 'pending_requests':
+      return Array.isArray(value) && value.length > 0 ? JSON.stringify(value) : null;
     default:
       return value as SqlValue;
   }
@@ -155,6 +177,9 @@ export function rowFromSql(obj: Record<string, SqlValue>): TaskRow {
   row.permission_denials = parseJsonArray(obj.permission_denials).filter(isDenial);
   row.permission_denial_count = Math.max(typeof obj.permission_denial_count === 'number' ? obj.permission_denial_count : 0, row.permission_denials.length);
   row.rate_limit = parseRateLimit(obj.rate_limit);
+  row.pending_requests = parseJsonArray(obj.pending_requests).filter(isPendingRequest);
+  // Rows of archive segments written before schema 5 have no such column.
+  row.resume_at = typeof obj.resume_at === 'number' ? obj.resume_at : null;
   return row;
 }
 
@@ -183,6 +208,11 @@ function parseJsonArray(value: SqlValue | undefined): unknown[] {
 function isDenial(value: unknown): value is PermissionDenial {
   const d = value as Partial<PermissionDenial> | null;
   return typeof d === 'object' && d !== null && typeof d.tool === 'string' && typeof d.summary === 'string';
+}
+
+function isPendingRequest(value: unknown): value is PendingRequest {
+  const r = value as Partial<PendingRequest> | null;
+  return typeof r === 'object' && r !== null && typeof r.id === 'string' && typeof r.tool === 'string' && typeof r.summary === 'string';
 }
 
 function placeholders(n: number): string {
@@ -294,13 +324,13 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
     case 'update': {
       const set = setClause(PATCH_COLUMNS, rec.set);
       if (!set.sql) return [];
-      const n = s.run(`UPDATE task_history SET ${set.sql} WHERE id = ? AND status = 'running'`, [...set.params, rec.id]);
+      const n = s.run(`UPDATE task_history SET ${set.sql} WHERE id = ? AND ${LIVE_SQL}`, [...set.params, rec.id]);
       return n > 0 ? [rec.id] : [];
     }
     case 'heartbeat': {
       if (rec.ids.length === 0) return [];
       s.run(
-        `UPDATE task_history SET heartbeat_at = MAX(COALESCE(heartbeat_at, 0), ?) WHERE status = 'running' AND id IN ${idList(rec.ids)}`,
+        `UPDATE task_history SET heartbeat_at = MAX(COALESCE(heartbeat_at, 0), ?) WHERE ${LIVE_SQL} AND id IN ${idList(rec.ids)}`,
         [rec.at, ...rec.ids],
       );
       // Heartbeats change nothing a user sees.
@@ -308,7 +338,8 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
     }
     case 'finish': {
       const set = setClause(FINISH_COLUMNS, rec.set);
-      const n = s.run(`UPDATE task_history SET ${set.sql} WHERE id = ?`, [...set.params, rec.id]);
+      // A finished run asks nothing and waits for nothing.
+      const n = s.run(`UPDATE task_history SET ${set.sql}, pending_requests = NULL, resume_at = NULL WHERE id = ?`, [...set.params, rec.id]);
       if (n > 0) return [rec.id];
       if (!rec.row) return [];
       // A finish for a row this store never saw start still records the task.
@@ -318,10 +349,10 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
     }
     case 'interrupt': {
       if (rec.ids.length === 0) return [];
-      const before = s.all(`SELECT id FROM task_history WHERE status = 'running' AND id IN ${idList(rec.ids)}`, rec.ids);
+      const before = s.all(`SELECT id FROM task_history WHERE ${LIVE_SQL} AND id IN ${idList(rec.ids)}`, rec.ids);
       if (before.length === 0) return [];
       s.run(
-        `UPDATE task_history SET status = 'interrupted', finished_at = ?, error = COALESCE(?, error) WHERE status = 'running' AND id IN ${idList(rec.ids)}`,
+        `UPDATE task_history SET status = 'interrupted', finished_at = ?, error = COALESCE(?, error), pending_requests = NULL, resume_at = NULL WHERE ${LIVE_SQL} AND id IN ${idList(rec.ids)}`,
         [rec.at, rec.reason, ...rec.ids],
       );
       return before.map((r) => r.id);
@@ -359,15 +390,39 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
     case 'cancelRequest':
       // A request, not a change: replaying it (once, twice, in any process) leaves every row as it was.
       return [];
+    case 'ask': {
+      const row = s.get(`SELECT * FROM task_history WHERE id = ? AND ${LIVE_SQL}`, [rec.id]);
+      if (!row || row.pending_requests.some((r) => r.id === rec.request.id)) return [];
+      const open = [...row.pending_requests, rec.request];
+      s.run(`UPDATE task_history SET status = 'needs_input', pending_requests = ? WHERE id = ?`, [JSON.stringify(open), rec.id]);
+      return [rec.id];
+    }
+    case 'answer':
+    case 'closeRequest': {
+      const row = s.get(`SELECT * FROM task_history WHERE id = ? AND ${LIVE_SQL}`, [rec.id]);
+      if (!row || !row.pending_requests.some((r) => r.id === rec.request)) return [];
+      const open = row.pending_requests.filter((r) => r.id !== rec.request);
+      const status = open.length === 0 && row.status === 'needs_input' ? (row.resume_at !== null ? 'waiting' : 'running') : row.status;
+      s.run(`UPDATE task_history SET status = ?, pending_requests = ? WHERE id = ?`, [status, columnToSql('pending_requests', open), rec.id]);
+      return [rec.id];
+    }
+    case 'phase': {
+      // An open request keeps the row needs_input: the phase shows again once it is answered.
+      const n = s.run(
+        `UPDATE task_history SET status = CASE WHEN pending_requests IS NULL THEN ? ELSE 'needs_input' END, resume_at = ? WHERE id = ? AND ${LIVE_SQL}`,
+        [rec.status, rec.resume_at, rec.id],
+      );
+      return n > 0 ? [rec.id] : [];
+    }
     default:
       return [];
   }
 }
 
-/** Finished history that retention may remove: never running rows, never unresolved interrupted ones. */
-export const PRUNABLE = `status <> 'running' AND NOT (status = 'interrupted' AND resolved_at IS NULL)`;
+/** Finished history that retention may remove: never live rows, never unresolved interrupted ones. */
+export const PRUNABLE = `${NOT_LIVE_SQL} AND NOT (status = 'interrupted' AND resolved_at IS NULL)`;
 
-const OPS = new Set(['start', 'update', 'heartbeat', 'finish', 'interrupt', 'resolve', 'prune', 'archive', 'dropSegment', 'cancelRequest']);
+const OPS = new Set(['start', 'update', 'heartbeat', 'finish', 'interrupt', 'resolve', 'prune', 'archive', 'dropSegment', 'cancelRequest', 'ask', 'answer', 'closeRequest', 'phase']);
 
 /**
  * Narrows what came out of a log; `newer` when a later version wrote it. Compatibility rule: a

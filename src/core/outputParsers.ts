@@ -130,6 +130,10 @@ export interface OutputParserOptions {
   onUpdate?(summary: OutputSummary): void;
   /** Lines longer than this many bytes (a CRLF's `\r` included) are counted and dropped. Default 1 MiB. */
   maxLineBytes?: number;
+  /** Every event line of a JSON format, after the summary took it in (a two-way agent's control requests). */
+  onEvent?(event: JsonObject): void;
+  /** The kept head of a JSON line that was too long to read (its request may still need an answer). */
+  onOverlongLine?(head: string): void;
 }
 
 export interface OutputParser {
@@ -150,7 +154,7 @@ const RECENT_TOOL_IDS = 256;
 
 export function createOutputParser(format: OutputFormat, options: OutputParserOptions = {}): OutputParser {
   const state = emptySummary();
-  const interpret = lineInterpreterFor(format, state);
+  const interpret = lineInterpreterFor(format, state, options);
   const splitter = new LineSplitter((line) => {
     state.lines++;
     interpret(line);
@@ -228,19 +232,19 @@ function notableFields(s: OutputSummary): string {
 
 type LineInterpreter = (line: SplitLine) => void;
 
-function lineInterpreterFor(format: OutputFormat, state: OutputSummary): LineInterpreter {
+function lineInterpreterFor(format: OutputFormat, state: OutputSummary, options: OutputParserOptions): LineInterpreter {
   switch (format) {
     case 'claude-stream-json': {
       const usage = new ClaudeUsageTally();
-      return jsonLineInterpreter(state, (event) => applyClaudeEvent(event, state, usage));
+      return jsonLineInterpreter(state, options, (event) => applyClaudeEvent(event, state, usage));
     }
     case 'codex-json': {
       const items = new RecentIds();
-      return jsonLineInterpreter(state, (event) => applyCodexEvent(event, state, items));
+      return jsonLineInterpreter(state, options, (event) => applyCodexEvent(event, state, items));
     }
     case 'gemini-stream-json': {
       const gemini = new GeminiState();
-      return jsonLineInterpreter(state, (event) => applyGeminiEvent(event, state, gemini));
+      return jsonLineInterpreter(state, options, (event) => applyGeminiEvent(event, state, gemini));
     }
     case 'text':
     default:
@@ -251,10 +255,11 @@ function lineInterpreterFor(format: OutputFormat, state: OutputSummary): LineInt
   }
 }
 
-function jsonLineInterpreter(state: OutputSummary, apply: (event: JsonObject) => void): LineInterpreter {
+function jsonLineInterpreter(state: OutputSummary, options: OutputParserOptions, apply: (event: JsonObject) => void): LineInterpreter {
   return (line) => {
     if (!line.complete) {
       state.malformedLines++;
+      options.onOverlongLine?.(line.bytes.toString('utf8'));
       return;
     }
     const text = line.bytes.toString('utf8');
@@ -265,6 +270,7 @@ function jsonLineInterpreter(state: OutputSummary, apply: (event: JsonObject) =>
       return;
     }
     apply(event);
+    options.onEvent?.(event);
   };
 }
 

@@ -14,7 +14,7 @@ import { hostName } from './processIdentity';
 import { judgeOwner, type OwnerVerdict } from './recoveryScan';
 import { signalSupervisor } from './supervisedRuns';
 import type { TaskStore } from './taskStore';
-import type { TaskRow } from './taskTypes';
+import { isLive, type TaskRow } from './taskTypes';
 
 export const DEFAULT_WATCH_POLL_MS = 500;
 export const DEFAULT_CANCEL_GRACE_MS = 5_000;
@@ -137,11 +137,11 @@ export function judgeRunOwner(row: TaskRow, staleAfterMs?: number): Promise<Owne
  * and only a row still running then was left behind by its owner. Undefined while it runs.
  */
 export async function runEndOf(store: TaskStore, row: TaskRow, staleAfterMs?: number): Promise<RunEnd | undefined> {
-  if (row.status !== 'running') return { row };
+  if (!isLive(row.status)) return { row };
   const verdict = await judgeRunOwner(row, staleAfterMs);
   if (!verdict.dead) return undefined;
   const after = (await store.getTask(row.id)) ?? row;
-  return after.status !== 'running' ? { row: after } : { row: after, ownerGone: verdict.reason };
+  return !isLive(after.status) ? { row: after } : { row: after, ownerGone: verdict.reason };
 }
 
 /**
@@ -221,7 +221,7 @@ export async function cancelRun(store: TaskStore, id: string, options: CancelRun
   const ownerTimeoutMs = options.ownerTimeoutMs ?? DEFAULT_OWNER_TIMEOUT_MS;
   const first = await store.getTask(id);
   if (!first) throw new CancelRunError(`task ${id} does not exist`);
-  if (first.status !== 'running') return { row: first, how: 'not-running' };
+  if (!isLive(first.status)) return { row: first, how: 'not-running' };
   if (store.readOnly) throw new CancelRunError(`cannot cancel task ${id}: the task store at ${store.dir} is read-only`);
   await store.requestCancel(id);
   // A supervisor (supervisor.ts) does not read the journal: SIGTERM is its cancel.
@@ -264,7 +264,7 @@ export async function cancelRun(store: TaskStore, id: string, options: CancelRun
 async function takeOver(store: TaskStore, row: TaskRow, reason: string, graceMs: number): Promise<CancelRunResult> {
   const agent = await stopAgent(row, graceMs);
   const now = await store.getTask(row.id);
-  if (now && now.status !== 'running') return { row: now, how: 'owner' };
+  if (now && !isLive(now.status)) return { row: now, how: 'owner' };
   const what =
     agent === 'unknown'
       ? row.child_pid === null

@@ -71,6 +71,59 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE task_history ADD COLUMN permission_denial_count INTEGER;
   ALTER TABLE task_history ADD COLUMN rate_limit TEXT;
   `,
+  // 5: agents that ask. Two live statuses besides 'running': 'needs_input' (a permission request
+  // or a question waits for an answer) and 'waiting' (a usage limit; the run resumes at
+  // resume_at). The open requests (JSON array) and the resume time. SQLite cannot change a CHECK
+  // constraint in place, so the table is rebuilt (the documented way: new table, copy, rename).
+  `
+  CREATE TABLE task_history_v5 (
+    id TEXT PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL,
+    agent TEXT,
+    command TEXT NOT NULL,
+    args TEXT NOT NULL DEFAULT '[]',
+    cwd TEXT NOT NULL,
+    workspace TEXT,
+    prompt TEXT,
+    format TEXT NOT NULL DEFAULT 'text',
+    status TEXT NOT NULL CHECK (status IN ('running','needs_input','waiting','success','failed','cancelled','interrupted')),
+    started_at INTEGER NOT NULL,
+    finished_at INTEGER,
+    exit_code INTEGER,
+    signal TEXT,
+    error TEXT,
+    session_id TEXT,
+    input_tokens INTEGER,
+    output_tokens INTEGER,
+    cache_read_tokens INTEGER,
+    cache_creation_tokens INTEGER,
+    cost_usd REAL,
+    output_bytes INTEGER NOT NULL DEFAULT 0,
+    log_path TEXT,
+    owner_id TEXT NOT NULL,
+    owner_pid INTEGER NOT NULL,
+    owner_started_at INTEGER,
+    owner_host TEXT NOT NULL,
+    child_pid INTEGER,
+    child_started_at INTEGER,
+    heartbeat_at INTEGER,
+    resolved_at INTEGER,
+    resolution TEXT,
+    parent_id TEXT,
+    owner_start_ticks INTEGER,
+    child_start_ticks INTEGER,
+    permission_denials TEXT,
+    permission_denial_count INTEGER,
+    rate_limit TEXT,
+    pending_requests TEXT,
+    resume_at INTEGER
+  );
+  INSERT INTO task_history_v5 SELECT *, NULL, NULL FROM task_history;
+  DROP TABLE task_history;
+  ALTER TABLE task_history_v5 RENAME TO task_history;
+  CREATE INDEX task_history_status ON task_history(status, started_at, id);
+  CREATE INDEX task_history_started ON task_history(started_at, id);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,14 +1,14 @@
 import type { SqlValue } from 'sql.js';
 import type { ArchiveCache, SegmentInfo } from './historyArchive';
-import type { JournalStatements } from './journalOps';
-import type { ListTasksQuery, StoreView, TaskRow, TaskStatus } from './taskTypes';
+import { LIVE_SQL, NOT_LIVE_SQL, type JournalStatements } from './journalOps';
+import { isLive, type ListTasksQuery, type StoreView, type TaskRow, type TaskStatus } from './taskTypes';
 
 /**
  * Reading the journal: the hot rows in memory, and archive segments only when a query reaches
  * past them. Counts never parse a segment when the listing can answer (row counts per status).
  */
 
-/** Running rows of every process; more than this many at once is not a real situation. */
+/** Live rows of every process; more than this many at once is not a real situation. */
 export const RUNNING_LIMIT = 500;
 
 export type CountQuery = Omit<ListTasksQuery, 'limit' | 'before'>;
@@ -24,7 +24,7 @@ export function whereClause(query: Omit<ListTasksQuery, 'limit'>): { sql: string
   const statuses = statusesOf(query);
   if (statuses === undefined && !query.includeRunning) {
     // Not "status IN (all terminal ones)": that makes SQLite sort every row instead of walking the started_at index.
-    clauses.push(`status <> 'running'`);
+    clauses.push(NOT_LIVE_SQL);
   } else if (statuses !== undefined) {
     clauses.push(`status IN (${statuses.map(() => '?').join(',')})`);
     params.push(...statuses);
@@ -40,10 +40,10 @@ export function whereClause(query: Omit<ListTasksQuery, 'limit'>): { sql: string
   return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
 }
 
-/** Archived rows are finished and resolved: a query for running rows only never needs them. */
+/** Archived rows are finished and resolved: a query for live rows only never needs them. */
 export function archiveMayMatch(query: Omit<ListTasksQuery, 'limit'>): boolean {
   const statuses = statusesOf(query);
-  return statuses === undefined || statuses.some((st) => st !== 'running');
+  return statuses === undefined || statuses.some((st) => !isLive(st));
 }
 
 function newestFirst(a: TaskRow, b: TaskRow): number {
@@ -110,7 +110,7 @@ export async function countRows(stmts: JournalStatements, archive: ArchiveCache,
  * `historyLimit` counts history rows besides the unresolved interrupted ones.
  */
 export async function readStoreView(stmts: JournalStatements, archive: ArchiveCache, historyLimit: number): Promise<StoreView> {
-  const running = stmts.all(`SELECT * FROM task_history WHERE status = 'running' ORDER BY started_at DESC, id DESC LIMIT ?`, [RUNNING_LIMIT]);
+  const running = stmts.all(`SELECT * FROM task_history WHERE ${LIVE_SQL} ORDER BY started_at DESC, id DESC LIMIT ?`, [RUNNING_LIMIT]);
   const interrupted = stmts.all(`SELECT * FROM task_history WHERE status = 'interrupted' AND resolved_at IS NULL ORDER BY started_at DESC, id DESC`);
   // Unresolved interrupted rows are finished rows too, and are shown in their own group: ask for that many more.
   const history = await newestRows(stmts, archive, {}, Math.max(1, historyLimit + interrupted.length));

@@ -5,7 +5,7 @@ import { WINDOW_BACK_SIGNAL, WINDOW_CLOSED_SIGNAL, type SupervisorRequest } from
 import { launchSupervisor } from './supervisorLaunch';
 import type { TaskSpec } from './taskRunner';
 import type { TaskStore } from './taskStore';
-import type { TaskRow } from './taskTypes';
+import { isLive, type TaskRow } from './taskTypes';
 
 /**
  * The runs a process (an editor window) started, each owned by its own supervisor process
@@ -116,7 +116,7 @@ export class SupervisedRuns extends Disposable {
     for (const id of candidates) {
       const row = await this.store.getTask(id).catch(() => undefined);
       const entry = this.runs.get(id);
-      if (!row || !entry || row.status === 'running') continue;
+      if (!row || !entry || isLive(row.status)) continue;
       this.runs.delete(id);
       entry.resolve(row);
       this._onDidEnd.fire(row);
@@ -130,7 +130,7 @@ export class SupervisedRuns extends Disposable {
  * host, never a reused pid). False when it could not.
  */
 export async function signalSupervisor(row: TaskRow, signal: NodeJS.Signals): Promise<boolean> {
-  if (row.status !== 'running' || !isSupervisorOwned(row) || row.owner_host !== hostName()) return false;
+  if (!isLive(row.status) || !isSupervisorOwned(row) || row.owner_host !== hostName()) return false;
   if ((await processLiveness(row.owner_pid, row.owner_started_at, row.owner_start_ticks ?? null)) !== 'alive') return false;
   try {
     process.kill(row.owner_pid, signal);

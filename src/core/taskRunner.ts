@@ -28,7 +28,8 @@ import { createOutputParser, lastDisplayLine, oneLineUntrusted, type OutputParse
 import { signalProcessGroup } from './processControl';
 import { APPEND_FLAGS, isLinkError, moveAside } from './storeFiles';
 import { processStartTicks, processStartTime } from './processIdentity';
-import { OUTPUT_FORMATS, type CancelRequestSource, type NewTask, type RunJournal, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
+import { AgentConversation } from './agentConversation';
+import { isLive, OUTPUT_FORMATS, type RequestJournal, type CancelRequestSource, type NewTask, type RunJournal, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
 
 /** A task to start: the journaled fields plus what only the child gets. */
 export type TaskSpec = NewTask & {
@@ -43,6 +44,15 @@ export type TaskSpec = NewTask & {
    * command line). Never journaled: the row has `prompt`. Without it the child's stdin is /dev/null.
    */
   stdin?: string;
+  /**
+   * The agent asks through its stdio (Claude Code's `--input-format stream-json
+   * --permission-prompt-tool stdio`, format `claude-stream-json`): `stdin` goes as its first user
+   * message, its permission requests and questions are journaled (`needs_input`), and the first
+   * answer journaled for each, from any process, is written back. Stdin closes after its result.
+   */
+  interactive?: boolean;
+  /** With `interactive`: an unanswered request is denied after this long (agentTasks.permissions.timeoutMinutes). 0: never. */
+  requestTimeoutMs?: number;
 };
 
 export interface StartOptions {
@@ -152,12 +162,15 @@ export class TaskRunner extends Disposable {
   async start(spec: TaskSpec, options: StartOptions = {}): Promise<RunningTask> {
     if (this.isDisposed || this.stopReason !== undefined) throw new Error('The task runner is stopped');
     const task = toNewTask(spec);
+    if (spec.interactive && typeof (this.journal as Partial<RequestJournal>).recordRequest !== 'function') {
+      throw new TaskSpecError('This journal cannot record what an agent asks: run interactive agents under a supervisor or a TaskStore');
+    }
     if (this.executions.has(task.id) || this.startingIds.has(task.id)) throw new TaskSpecError(`Task ${task.id} is already running`);
     this.startingIds.add(task.id);
     let execution: TaskExecution;
     try {
       const row = await this.journal.startTask(task, { exclusiveSession: spec.exclusiveSession === true });
-      if (row.status !== 'running' || row.owner_id !== this.journal.owner.id) {
+      if (!isLive(row.status) || row.owner_id !== this.journal.owner.id) {
         throw new TaskSpecError(`Task ${task.id} already exists (${row.status})`);
       }
       execution = this.register(row, task);
@@ -165,7 +178,13 @@ export class TaskRunner extends Disposable {
       this.startingIds.delete(task.id);
     }
     if (this.stopReason !== undefined) execution.requestStop({ kind: 'interrupt', reason: this.stopReason }, 0);
-    await execution.launch({ env: spec.env ?? {}, shell: spec.shell === true, tee: options.tee ?? {}, stdin: spec.stdin });
+    await execution.launch({
+      env: spec.env ?? {},
+      shell: spec.shell === true,
+      tee: options.tee ?? {},
+      stdin: spec.stdin,
+      interactive: spec.interactive ? { requestTimeoutMs: spec.requestTimeoutMs } : undefined,
+    });
     return execution;
   }
 
@@ -291,6 +310,7 @@ interface LaunchOptions {
   shell: boolean;
   tee: { stdout?: Writable; stderr?: Writable };
   stdin?: string;
+  interactive?: { requestTimeoutMs?: number };
 }
 
 class TaskExecution implements RunningTask {
@@ -313,6 +333,7 @@ class TaskExecution implements RunningTask {
   private spawnFailed = false;
   private closed = false;
   private finishing = false;
+  private conversation: AgentConversation | undefined;
 
   constructor(
     readonly row: TaskRow,
@@ -320,7 +341,11 @@ class TaskExecution implements RunningTask {
     private readonly hooks: ExecutionHooks,
   ) {
     this.state = { session_id: row.session_id, output_bytes: 0 };
-    this.parser = createOutputParser(row.format, { onUpdate: (summary) => this.applySummary(summary) });
+    this.parser = createOutputParser(row.format, {
+      onUpdate: (summary) => this.applySummary(summary),
+      onEvent: (event) => this.conversation?.onEvent(event),
+      onOverlongLine: (head) => this.conversation?.onOverlongLine(head),
+    });
     this.done = new Promise<TaskRow>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -406,7 +431,7 @@ class TaskExecution implements RunningTask {
         env: { ...process.env, ...options.env },
         shell: options.shell,
         detached: true,
-        stdio: [options.stdin !== undefined ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        stdio: [options.stdin !== undefined || options.interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         windowsHide: true,
       });
     } catch (err) {
@@ -425,8 +450,17 @@ class TaskExecution implements RunningTask {
     child.stdin?.on('error', (err) => this.hooks.log(`Task ${this.id}: its standard input closed before all of it was written (${err.message})`));
     if (child.pid === undefined) return;
     this.recordChild(child.pid);
+    if (options.interactive && child.stdin) {
+      this.conversation = new AgentConversation(child.stdin, {
+        taskId: this.id,
+        journal: this.hooks.journal as RunJournal & RequestJournal,
+        requestTimeoutMs: options.interactive.requestTimeoutMs,
+        log: this.hooks.log,
+      });
+      this.conversation.start(options.stdin ?? this.task.prompt ?? '');
+    }
     this.pumpOutput(child, options.tee);
-    if (options.stdin !== undefined) child.stdin?.end(options.stdin, 'utf8');
+    if (options.stdin !== undefined && !this.conversation) child.stdin?.end(options.stdin, 'utf8');
   }
 
   private async failToSpawn(err: unknown): Promise<void> {
@@ -516,6 +550,8 @@ class TaskExecution implements RunningTask {
   private async finish(end: ChildEnd): Promise<void> {
     if (this.finishing) return;
     this.finishing = true;
+    // Requests still open end with the run (the finish record closes them in the journal).
+    this.conversation?.dispose();
     clearTimeout(this.killTimer);
     clearTimeout(this.pipeDrainTimer);
     this.parser.end();
@@ -598,6 +634,10 @@ export function toNewTask(spec: TaskSpec): NewTask & { id: string; format: NonNu
   if (spec.prompt !== undefined && spec.prompt !== null && typeof spec.prompt !== 'string') throw new TaskSpecError('prompt must be a string');
   if (spec.shell !== undefined && typeof spec.shell !== 'boolean') throw new TaskSpecError('shell must be a boolean');
   if (spec.stdin !== undefined && typeof spec.stdin !== 'string') throw new TaskSpecError('stdin must be a string');
+  if (spec.interactive !== undefined && typeof spec.interactive !== 'boolean') throw new TaskSpecError('interactive must be a boolean');
+  if (spec.interactive && format !== 'claude-stream-json') throw new TaskSpecError(`An interactive agent speaks claude-stream-json (this one: ${format})`);
+  if (spec.interactive && spec.shell) throw new TaskSpecError('An interactive agent cannot run through a shell');
+  if (spec.requestTimeoutMs !== undefined && !(typeof spec.requestTimeoutMs === 'number' && spec.requestTimeoutMs >= 0)) throw new TaskSpecError('requestTimeoutMs must be a number ≥ 0');
   validateEnv(spec.env);
   if (spec.shell === true && spec.prompt && promptIsInCommandLine(spec.prompt, [spec.command, ...spec.args])) {
     throw new TaskSpecError('A prompt cannot be part of a shell command line: pass it in the environment, or run without `shell`');

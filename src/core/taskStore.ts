@@ -9,6 +9,7 @@ import { createLogFile, encodeRecord, fsyncDir, listLogSeqs, logFileName, LogRea
 import {
   applyRecord,
   JournalStatements,
+  LIVE_SQL,
   PRUNABLE,
   RECORD_VERSION,
   runningRow,
@@ -27,12 +28,19 @@ import { loadSqlJs } from './sqlite';
 import { ensurePrivateFolder, errorCode, isNoSpaceError, isReadOnlyError, DIR_MODE } from './storeFiles';
 import { keepDamagedLog, loadJournalState, reconcileArchive, replay, type OpenedState } from './storeOpen';
 import { countRows, newestRows, newestRowsWhere, readStoreView, type CountQuery } from './storeQueries';
+import { FirstAnswers, requestProblem } from './agentRequests';
 import {
   DEFAULT_RETENTION,
+  isLive,
   type CancelRequest,
   type ListTasksQuery,
   type NewTask,
   type OwnerIdentity,
+  type AnswerOutcome,
+  type PendingRequest,
+  type RequestAnswer,
+  type RequestAnswered,
+  type RequestJournal,
   type Resolution,
   type RetentionPolicy,
   type RunningPatch,
@@ -101,7 +109,7 @@ type NoSpacePolicy = 'retry' | 'fail';
  * All work is serialized on one promise chain per instance and uses only asynchronous I/O.
  * Opening is storeOpen.ts, reading storeQueries.ts, the archive historyArchive.ts.
  */
-export class TaskStore extends Disposable implements TaskJournal {
+export class TaskStore extends Disposable implements TaskJournal, RequestJournal {
   private readonly _onDidChangeTasks = this._register(new Emitter<TasksChangeEvent>());
   readonly onDidChangeTasks = this._onDidChangeTasks.event;
   private readonly _onDidAddNotice = this._register(new Emitter<string>());
@@ -109,6 +117,9 @@ export class TaskStore extends Disposable implements TaskJournal {
   private readonly _onDidRequestCancel = this._register(new Emitter<CancelRequest>());
   /** A catch-up read a cancel request for a running row this instance owns (TaskRunner obeys it). */
   readonly onDidRequestCancel = this._onDidRequestCancel.event;
+  private readonly _onDidAnswer = this._register(new Emitter<RequestAnswered>());
+  /** A catch-up read the first answer to an open request of a row this instance owns. */
+  readonly onDidAnswer = this._onDidAnswer.event;
 
   private stmts: JournalStatements;
   private readonly archive: ArchiveCache;
@@ -129,6 +140,9 @@ export class TaskStore extends Disposable implements TaskJournal {
   private sealing: number | undefined;
   /** Cancel requests for this instance's running rows read by the current catch-up, not fired yet. */
   private cancelRequests: CancelRequest[] = [];
+  /** Answers to this instance's rows read by the current catch-up, first per request, not fired yet. */
+  private answers: RequestAnswered[] = [];
+  private readonly firstAnswers = new FirstAnswers();
   /** Sees every record a catch-up reads, in log order (first-record-wins checks). */
   private recordObserver: ((rec: JournalRecord) => void) | undefined;
 
@@ -281,6 +295,7 @@ export class TaskStore extends Disposable implements TaskJournal {
     const { sawNewer } = replay(this.stmts, records, this.options.log, (rec, ids) => {
       this.recordObserver?.(rec);
       if (rec.op === 'cancelRequest') this.noteCancelRequest(rec);
+      if (rec.op === 'answer') this.noteAnswer(rec);
       if (rec.by !== this.owner.id) for (const id of ids) changed.add(id);
     });
     if (sawNewer && !this.readOnly) {
@@ -366,6 +381,7 @@ export class TaskStore extends Disposable implements TaskJournal {
     const { ids, reloaded } = await this.catchUp();
     if (ids.length || reloaded) this._onDidChangeTasks.fire({ ids: reloaded ? [] : ids, external: true });
     this.fireCancelRequests();
+    this.fireAnswers();
   }
 
   /**
@@ -375,7 +391,21 @@ export class TaskStore extends Disposable implements TaskJournal {
    */
   private noteCancelRequest(rec: Extract<JournalRecord, { op: 'cancelRequest' }>): void {
     const row = this.getSync(rec.id);
-    if (row?.status === 'running' && row.owner_id === this.owner.id) this.cancelRequests.push({ id: rec.id, at: rec.at, by: rec.by });
+    if (row && isLive(row.status) && row.owner_id === this.owner.id) this.cancelRequests.push({ id: rec.id, at: rec.at, by: rec.by });
+  }
+
+  /** The first answer (in log order) to a request of a live row this instance owns, relayed once. */
+  private noteAnswer(rec: Extract<JournalRecord, { op: 'answer' }>): void {
+    const row = this.getSync(rec.id);
+    if (!row || !isLive(row.status) || row.owner_id !== this.owner.id) return;
+    const first = this.firstAnswers.first(rec);
+    if (first) this.answers.push(first);
+  }
+
+  private fireAnswers(): void {
+    const answers = this.answers;
+    this.answers = [];
+    for (const answer of answers) this._onDidAnswer.fire(answer);
   }
 
   private fireCancelRequests(): void {
@@ -514,7 +544,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   }
 
   private runningOfSession(session: string): TaskRow[] {
-    return this.stmts.all(`SELECT * FROM task_history WHERE status = 'running' AND session_id = ?`, [session]);
+    return this.stmts.all(`SELECT * FROM task_history WHERE ${LIVE_SQL} AND session_id = ?`, [session]);
   }
 
   /** A catch-up whose records (in log order, this process's own included) `observe` sees. */
@@ -547,6 +577,52 @@ export class TaskStore extends Disposable implements TaskJournal {
     });
   }
 
+  // ---- agents that ask (RequestJournal) ---------------------------------------------------
+
+  recordRequest(id: string, request: PendingRequest): Promise<void> {
+    return this.exclusive(async () => {
+      await this.write(this.record('ask', { id, at: Date.now(), request }), true);
+    });
+  }
+
+  closeRequest(id: string, requestId: string, reason: string): Promise<void> {
+    return this.exclusive(async () => {
+      await this.write(this.record('closeRequest', { id, at: Date.now(), request: requestId, reason }), true);
+    });
+  }
+
+  setPhase(id: string, status: 'running' | 'waiting', resumeAt: number | null): Promise<void> {
+    return this.exclusive(async () => {
+      await this.write(this.record('phase', { id, at: Date.now(), status, resume_at: resumeAt }), true);
+    });
+  }
+
+  pollAnswers(): Promise<void> {
+    return this.refresh();
+  }
+
+  /**
+   * Answers an open request of any run (its owner relays it to the agent). Of several answers,
+   * from windows or the CLI, only the first in the log counts: this one is `ok` only if it was.
+   */
+  answerRequest(id: string, requestId: string, answer: RequestAnswer): Promise<AnswerOutcome> {
+    return this.exclusive(async () => {
+      await this.refreshInner();
+      const before = this.getSync(id);
+      const refused = requestProblem(before, id, requestId);
+      if (refused) return { ok: false, reason: refused };
+      const nonce = randomUUID();
+      await this.write(this.record('answer', { id, at: Date.now(), request: requestId, answer, nonce }), true);
+      // Read back in log order: an answer that landed before this one is the one that counts.
+      let winner: string | undefined;
+      await this.observeCatchUp((rec) => {
+        if (rec.op === 'answer' && rec.id === id && rec.request === requestId) winner ??= rec.nonce;
+      });
+      const row = this.getSync(id)!;
+      return winner === nonce ? { ok: true, row } : { ok: false, reason: `Request ${requestId} of task ${id.slice(0, 8)} was answered by someone else first.` };
+    });
+  }
+
   heartbeat(ids: readonly string[]): Promise<void> {
     if (ids.length === 0) return Promise.resolve();
     return this.exclusive(async () => {
@@ -573,7 +649,7 @@ export class TaskStore extends Disposable implements TaskJournal {
 
   /** Running rows of other owners whose owner is provably dead (nothing is written). */
   private async orphanedRows(): Promise<{ rows: TaskRow[]; groups: { reason: string; ids: string[] }[] }> {
-    const running = this.stmts.all(`SELECT * FROM task_history WHERE status = 'running' AND owner_id <> ?`, [this.owner.id]);
+    const running = this.stmts.all(`SELECT * FROM task_history WHERE ${LIVE_SQL} AND owner_id <> ?`, [this.owner.id]);
     if (running.length === 0) return { rows: [], groups: [] };
     const orphans = await findOrphans(running, { host: this.owner.host, now: Date.now(), staleAfterMs: this.options.staleAfterMs });
     const groups = [...orphans.values()].map(({ verdict, ids }) => ({ reason: `Interrupted: ${verdict.reason}.`, ids }));
@@ -790,7 +866,7 @@ export class TaskStore extends Disposable implements TaskJournal {
   hasInFlightTask(query: { sessionId?: string; workspace?: string }): Promise<boolean> {
     return this.read(() => {
       const [col, value] = query.sessionId !== undefined ? ['session_id', query.sessionId] : ['workspace', query.workspace ?? null];
-      return this.stmts.scalar(`SELECT 1 FROM task_history WHERE status = 'running' AND ${col} IS ? LIMIT 1`, [value]) !== null;
+      return this.stmts.scalar(`SELECT 1 FROM task_history WHERE ${LIVE_SQL} AND ${col} IS ? LIMIT 1`, [value]) !== null;
     });
   }
 

@@ -1,8 +1,20 @@
 /** The journal's row shape and the inputs of its operations. Column names are the public names (CLI --json uses them). */
 
-export type TaskStatus = 'running' | 'success' | 'failed' | 'cancelled' | 'interrupted';
-export const TASK_STATUSES: readonly TaskStatus[] = ['running', 'success', 'failed', 'cancelled', 'interrupted'];
+/**
+ * A run is live while its owner works on it: `running`; `needs_input`, while the agent waits for
+ * an answer to a permission request or a question (`pending_requests`); `waiting`, while a usage
+ * limit holds it until `resume_at`. The rest are terminal.
+ */
+export type TaskStatus = 'running' | 'needs_input' | 'waiting' | 'success' | 'failed' | 'cancelled' | 'interrupted';
+export const TASK_STATUSES: readonly TaskStatus[] = ['running', 'needs_input', 'waiting', 'success', 'failed', 'cancelled', 'interrupted'];
 export const TERMINAL_STATUSES: readonly TaskStatus[] = ['success', 'failed', 'cancelled', 'interrupted'];
+export type LiveStatus = 'running' | 'needs_input' | 'waiting';
+export const LIVE_STATUSES: readonly LiveStatus[] = ['running', 'needs_input', 'waiting'];
+
+/** True while the run's owner works on it (its death makes it interrupted). */
+export function isLive(status: TaskStatus): status is LiveStatus {
+  return status === 'running' || status === 'needs_input' || status === 'waiting';
+}
 
 export type OutputFormat = 'text' | 'claude-stream-json' | 'codex-json' | 'gemini-stream-json';
 export const OUTPUT_FORMATS: readonly OutputFormat[] = ['text', 'claude-stream-json', 'codex-json', 'gemini-stream-json'];
@@ -64,6 +76,49 @@ export interface TaskRow {
   permission_denial_count: number;
   /** The latest rate-limit status the agent reported (Claude's `rate_limit_event`), else null. */
   rate_limit: RateLimitStatus | null;
+  /** What the agent asked and waits for, oldest first; [] when nothing is open. */
+  pending_requests: PendingRequest[];
+  /** While `waiting`: when the run resumes (ms since the epoch), else null. */
+  resume_at: number | null;
+}
+
+/**
+ * A permission request or a question the agent waits on. Everything in it came from the agent:
+ * untrusted text, shown as plain text and never run. `input` is the tool's input as sent (capped).
+ */
+export interface PendingRequest {
+  /** The agent's id for the request (unique within the run). */
+  id: string;
+  kind: 'permission' | 'question';
+  /** The tool's name (`Bash`, `Edit`, `AskUserQuestion`, …), ≤ 100 chars. */
+  tool: string;
+  /** One short line: the command, the file, the question, ≤ 200 chars. */
+  summary: string;
+  input: Record<string, unknown>;
+  /** The agent's own rules for "always allow" (answered back verbatim); [] when none. */
+  suggestions: unknown[];
+  /** For a question: what is asked, with its options. */
+  questions?: PendingQuestion[];
+  /** When the agent asked (ms since the epoch). */
+  asked_at: number;
+}
+
+export interface PendingQuestion {
+  question: string;
+  header: string | null;
+  options: { label: string; description: string | null }[];
+  multiSelect: boolean;
+}
+
+/** An answer to a pending request, from any window or the CLI. The first one journaled wins. */
+export interface RequestAnswer {
+  behavior: 'allow' | 'deny';
+  /** With allow: also allow what the agent suggested, for the rest of the session. */
+  always?: boolean;
+  /** With deny: what the agent is told. */
+  message?: string;
+  /** For a question: the answer to each question (question text → the chosen labels or free text). */
+  answers?: Record<string, string>;
 }
 
 /** The agent's rate-limit status, as its stream reported it. */
@@ -120,7 +175,7 @@ export interface RunningPatch {
 }
 
 export interface TaskResult extends RunningPatch {
-  status: Exclude<TaskStatus, 'running' | 'interrupted'> | 'interrupted';
+  status: Exclude<TaskStatus, LiveStatus>;
   exit_code?: number | null;
   signal?: string | null;
   error?: string | null;
@@ -137,13 +192,13 @@ export interface ListTasksQuery {
   limit?: number;
   /** Only rows that started strictly before this ms timestamp (paging, newest first). */
   before?: number;
-  /** History lists leave running rows out unless asked (or unless `status` names 'running'). */
+  /** History lists leave live rows out unless asked (or unless `status` names a live status). */
   includeRunning?: boolean;
 }
 
 /** What the editor's views show, read in one go (`TaskStore.readView`). */
 export interface StoreView {
-  /** Every running row, newest first. */
+  /** Every live row (running, needs_input, waiting), newest first. */
   readonly running: TaskRow[];
   /** Interrupted rows not yet resumed, restarted or dismissed, newest first. */
   readonly interrupted: TaskRow[];
@@ -238,6 +293,35 @@ export interface TaskJournal {
   requestCancel(id: string): Promise<void>;
   /** Fired when a catch-up reads a cancel request for a running row this store instance owns. */
   readonly onDidRequestCancel: import('./lifecycle').Event<CancelRequest>;
+}
+
+/** An answer as the owner of the run relays it: the first one journaled for its request. */
+export interface RequestAnswered {
+  readonly id: string;
+  readonly request: string;
+  readonly answer: RequestAnswer;
+  /** owner_id of the store instance that answered. */
+  readonly by: string;
+  readonly at: number;
+}
+
+/** What answering a request came to: refused with the reason, or the row as it is after the answer. */
+export type AnswerOutcome = { readonly ok: true; readonly row: TaskRow } | { readonly ok: false; readonly reason: string };
+
+/**
+ * The journal of agents that ask. The owner of a run journals each request (`needs_input`) and
+ * relays to its agent the first answer journaled for it, by anyone; `pollAnswers` reads what
+ * other processes wrote since the last call (the owner calls it while requests are open).
+ */
+export interface RequestJournal {
+  recordRequest(id: string, request: PendingRequest): Promise<void>;
+  closeRequest(id: string, requestId: string, reason: string): Promise<void>;
+  /** Journals an answer; `ok` only when it is the first answer of that open request. */
+  answerRequest(id: string, requestId: string, answer: RequestAnswer): Promise<AnswerOutcome>;
+  setPhase(id: string, status: 'running' | 'waiting', resumeAt: number | null): Promise<void>;
+  pollAnswers(): Promise<void>;
+  /** The first answer to an open request of a run this journal owns, in log order. */
+  readonly onDidAnswer: import('./lifecycle').Event<RequestAnswered>;
 }
 
 /** What a TaskRunner writes: the journal of the process that owns its runs (TaskStore, or a supervisor's AppendOnlyJournal). */

@@ -13,7 +13,7 @@ import { stopOrphanedAgents } from '../core/processControl';
 import { LIVE_POLL_MS, pollWhileLive } from '../core/storePoll';
 import { SupervisedRuns } from '../core/supervisedRuns';
 import { TaskStore } from '../core/taskStore';
-import type { RetentionPolicy, TaskRow } from '../core/taskTypes';
+import { LIVE_STATUSES, type RetentionPolicy, type TaskRow } from '../core/taskTypes';
 import * as config from './config';
 import { errorMessage, UserFacingError } from './errors';
 import { ContextKeys, Commands } from './model/ids';
@@ -192,7 +192,7 @@ export class AgentTasksContext extends Disposable {
 
   private async showRunsAgain(store: TaskStore, runs: SupervisedRuns): Promise<void> {
     const folders = workspaceFolderPaths();
-    const mine = (await store.listTasks({ status: 'running', limit: 500 })).filter((r) => r.workspace === null ? folders.length === 0 : folders.includes(r.workspace));
+    const mine = (await store.listTasks({ status: LIVE_STATUSES, limit: 500 })).filter((r) => r.workspace === null ? folders.length === 0 : folders.includes(r.workspace));
     await runs.showAgain(mine);
   }
 

@@ -8,7 +8,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import * as vscode from 'vscode';
 import { Disposable } from '../core/lifecycle';
-import type { TaskRow } from '../core/taskTypes';
+import { isLive, type TaskRow } from '../core/taskTypes';
 import type { AgentTasksContext, Services } from './context';
 import { errorMessage } from './errors';
 import { OUTPUT_SCHEME } from './model/ids';
@@ -124,7 +124,7 @@ export class OutputView extends Disposable implements vscode.TextDocumentContent
         log.problem = undefined;
         if (!row) return;
         log.doc ??= new LogDocument(row.log_path ?? services.store.logPathFor(row.id), row.format);
-        if (row.status === 'running') await log.doc.update();
+        if (isLive(row.status)) await log.doc.update();
         else await log.doc.end();
         this.updateWatcher(log, row);
       } catch (err) {
@@ -137,7 +137,7 @@ export class OutputView extends Disposable implements vscode.TextDocumentContent
 
   /** A running task: watch its log file itself (its output reaches the store only at heartbeats). */
   private updateWatcher(log: OpenLog, row: TaskRow): void {
-    if (row.status !== 'running') {
+    if (!isLive(row.status)) {
       log.watcher?.close();
       log.watcher = undefined;
       return;

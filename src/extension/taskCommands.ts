@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import { cancelRun, CancelRunError } from '../core/runControl';
-import type { TaskRow } from '../core/taskTypes';
+import { isLive, LIVE_STATUSES, type TaskRow } from '../core/taskTypes';
 import type { AgentTasksContext, Services } from './context';
 import { UserFacingError } from './errors';
 import { formatAgo, plural } from './model/format';
@@ -43,7 +43,7 @@ export async function pickTask(services: Services, kind: TaskPickKind, placeHold
   let rows: TaskRow[];
   switch (kind) {
     case 'running':
-      rows = await store.listTasks({ status: 'running', limit: PICK_LIMIT });
+      rows = await store.listTasks({ status: LIVE_STATUSES, limit: PICK_LIMIT });
       break;
     case 'interrupted':
       rows = await store.listUnresolvedInterruptedTasks();
@@ -83,7 +83,7 @@ async function cancelTask(ctx: AgentTasksContext, arg: unknown): Promise<void> {
   const services = await ctx.services();
   const row = (await taskFromArg(services, arg)) ?? (await pickTask(services, 'running', 'Cancel which agent task?'));
   if (!row) return;
-  if (row.status !== 'running') {
+  if (!isLive(row.status)) {
     void vscode.window.showInformationMessage(`Agent task "${taskLabel(row)}" is not running (${row.status}).`);
     return;
   }

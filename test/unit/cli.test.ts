@@ -24,6 +24,7 @@ const COLUMNS = [
   'log_path', 'owner_id', 'owner_pid', 'owner_started_at', 'owner_host', 'child_pid',
   'child_started_at', 'heartbeat_at', 'resolved_at', 'resolution', 'parent_id',
   'owner_start_ticks', 'child_start_ticks', 'permission_denials', 'permission_denial_count', 'rate_limit',
+  'pending_requests', 'resume_at',
 ];
 
 interface Row {
@@ -211,7 +212,7 @@ test('usage errors exit 2 with a message; --help exits 0', async (t) => {
   const cases: [string[], RegExp][] = [
     [['list', '--bogus'], /^agent-tasks: unknown option --bogus\nSee `agent-tasks list --help`\.\n$/],
     [['list', '--limit', 'ten'], /^agent-tasks: --limit must be a positive whole number \(got "ten"\)/],
-    [['list', '--status', 'done'], /^agent-tasks: --status must be one or more of running, success, failed, cancelled, interrupted \(got "done"\)/],
+    [['list', '--status', 'done'], /^agent-tasks: --status must be one or more of running, needs_input, waiting, success, failed, cancelled, interrupted \(got "done"\)/],
     [['list', '--json=yes'], /^agent-tasks: --json does not take a value/],
     [['list', 'extra'], /^agent-tasks: unexpected argument "extra"/],
     [['run'], /^agent-tasks: missing the command to run\nSee `agent-tasks run --help`\.\n$/],

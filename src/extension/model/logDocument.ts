@@ -6,7 +6,7 @@
  */
 import { promises as fsp } from 'node:fs';
 import { createLogRenderer, type LogRenderer } from '../../core/logRenderer';
-import type { OutputFormat, TaskRow } from '../../core/taskTypes';
+import { isLive, type OutputFormat, type TaskRow } from '../../core/taskTypes';
 import { formatBytes, formatCost, formatDuration, formatTimestamp } from './format';
 import { deniedCount, deniedLines, deniedText, displayTaskCommand, statusText, taskDurationMs, taskLabel } from './taskPresentation';
 
@@ -211,12 +211,12 @@ export function outputHeader(row: TaskRow): string {
 /** The last line of the output view: how it ended, or that it is still running. */
 export function outputFooter(row: TaskRow, now: number, options: { emptyBody: boolean }): string {
   const lines: string[] = [];
-  if (options.emptyBody) lines.push(row.status === 'running' ? '(no output yet)' : '(no output)');
+  if (options.emptyBody) lines.push(isLive(row.status) ? '(no output yet)' : '(no output)');
   const ms = taskDurationMs(row, now);
   const took = ms !== null ? ` after ${formatDuration(ms)}` : '';
   const cost = row.cost_usd !== null ? ` · ${formatCost(row.cost_usd)}` : '';
   lines.push('─'.repeat(60));
-  if (row.status === 'running') {
+  if (isLive(row.status)) {
     lines.push(`Running${took} — this view follows the output live.`);
   } else {
     lines.push(`${capitalize(statusText(row))}${took}${cost}.`);

@@ -3,8 +3,8 @@
  * grouping/paging of the tree. No `vscode` import: tasksView.ts turns these plain values into
  * TreeItems, and the tests check them with exact strings.
  */
-import type { TaskRow } from '../../core/taskTypes';
-import { displayArg, firstLine, formatCost, formatDuration, formatTimestamp, formatTokens } from './format';
+import { isLive, type TaskRow } from '../../core/taskTypes';
+import { displayArg, firstLine, formatClock, formatCost, formatDuration, formatTimestamp, formatTokens } from './format';
 
 const LABEL_MAX_CHARS = 80;
 const PROMPT_TOOLTIP_MAX_CHARS = 600;
@@ -27,7 +27,7 @@ export function taskLabel(row: TaskRow): string {
 
 /** Running: time so far; finished: total time; null when the clock went backwards. */
 export function taskDurationMs(row: TaskRow, now: number): number | null {
-  const end = row.status === 'running' ? now : row.finished_at;
+  const end = isLive(row.status) ? now : row.finished_at;
   if (end === null) return null;
   const ms = end - row.started_at;
   return ms >= 0 ? ms : null;
@@ -74,6 +74,10 @@ export function statusText(row: TaskRow): string {
   switch (row.status) {
     case 'running':
       return 'running';
+    case 'needs_input':
+      return row.pending_requests.length > 1 ? `needs input (${row.pending_requests.length} requests)` : 'needs input';
+    case 'waiting':
+      return row.resume_at === null ? 'waiting (usage limit)' : `waiting (usage limit), resumes at ${formatClock(row.resume_at)}`;
     case 'success':
       if (deniedCount(row) > 0) return `success, ${deniedText(row)}`;
       return isZeroOutputSuccess(row) ? 'success, no output' : 'success';
@@ -112,6 +116,10 @@ export function taskIcon(row: TaskRow): IconSpec {
   switch (row.status) {
     case 'running':
       return { id: 'sync~spin' };
+    case 'needs_input':
+      return { id: 'bell-dot', color: 'list.warningForeground' };
+    case 'waiting':
+      return { id: 'watch' };
     case 'interrupted':
       return row.resolution === null ? { id: 'warning', color: 'list.warningForeground' } : { id: 'warning' };
     case 'failed':
@@ -133,7 +141,7 @@ export function taskIcon(row: TaskRow): IconSpec {
  */
 export function taskContextValue(row: TaskRow, own: boolean): string {
   let value = `agentTask.${row.status}`;
-  if (own && row.status === 'running') value += '.own';
+  if (own && isLive(row.status)) value += '.own';
   if (isUnresolvedInterrupted(row)) value += '.unresolved';
   if (row.session_id) value += '.session';
   return value;
@@ -188,7 +196,7 @@ export function taskTooltipMarkdown(row: TaskRow, ctx: TooltipContext): string {
   field('Started', escapeMarkdown(formatTimestamp(row.started_at)));
   if (row.finished_at !== null) field('Finished', escapeMarkdown(formatTimestamp(row.finished_at)));
   const ms = taskDurationMs(row, ctx.now);
-  if (ms !== null) field(row.status === 'running' ? 'Running for' : 'Duration', escapeMarkdown(formatDuration(ms)));
+  if (ms !== null) field(isLive(row.status) ? 'Running for' : 'Duration', escapeMarkdown(formatDuration(ms)));
   if (row.exit_code !== null) field('Exit code', String(row.exit_code));
   if (row.signal !== null) field('Signal', escapeMarkdown(row.signal));
   if (totalTokens(row) !== null) {
@@ -199,7 +207,7 @@ export function taskTooltipMarkdown(row: TaskRow, ctx: TooltipContext): string {
   }
   if (row.cost_usd !== null) field('Cost', escapeMarkdown(formatCost(row.cost_usd)));
   if (row.session_id) field('Session ID', escapeMarkdown(row.session_id));
-  if (row.status === 'running') {
+  if (isLive(row.status)) {
     const where = ctx.own
       ? 'this window'
       : row.owner_host === ctx.host

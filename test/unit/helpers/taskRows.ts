@@ -43,6 +43,8 @@ export function taskRow(overrides: Partial<TaskRow> = {}): TaskRow {
     permission_denials: [],
     permission_denial_count: 0,
     rate_limit: null,
+    pending_requests: [],
+    resume_at: null,
     ...overrides,
   };
 }
