@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { defaultStoreDir } from '../core/storeLocation';
 import { UsageError, formatCommandHelp, optionValue, parseCommandArgs } from './argParser';
 import { EXIT_USAGE, exitWhenFlushed, PROGRAM, STORE_ENV, writeErr, writeOut } from './common';
+import { answerCommand } from './commands/answer';
 import { cancelCommand } from './commands/cancel';
 import type { Command } from './commands/command';
 import { compactCommand } from './commands/compact';
@@ -29,7 +30,7 @@ export { formatDuration } from './format';
 setCliScript(__filename);
 
 /** In the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [runCommand, listCommand, showCommand, logsCommand, waitCommand, cancelCommand, compactCommand, recoverCommand];
+const COMMANDS: readonly Command[] = [runCommand, listCommand, showCommand, logsCommand, waitCommand, cancelCommand, answerCommand, compactCommand, recoverCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.def.name.length));

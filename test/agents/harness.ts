@@ -300,6 +300,8 @@ export interface RunOptions {
   whileRunning?: (task: RunningTask, stdout: () => string) => Promise<void>;
   /** A run that takes longer is killed and the test fails. Default 60 s. */
   timeoutMs?: number;
+  /** The agent asks through stdio (TaskSpec.interactive): its requests go to the journal. */
+  interactive?: boolean;
 }
 
 /** Runs the agent through TaskRunner (as the extension does) and returns its finished row. */
@@ -329,6 +331,7 @@ export async function runThroughRunner(sandbox: Sandbox, driver: AgentDriver, op
       parent_id: options.parentId ?? null,
       env: options.env,
       ...(stdin !== null ? { stdin } : {}),
+      ...(options.interactive ? { interactive: true } : {}),
     },
     { tee: { stdout: capture } },
   );

@@ -4,7 +4,7 @@ import { createLogRenderer, type LogRenderer } from '../../core/logRenderer';
 import { runEndOf, watchTask } from '../../core/runControl';
 import { READ_FLAGS, errorCode, isLinkError } from '../../core/storeFiles';
 import type { TaskStore } from '../../core/taskStore';
-import type { TaskRow } from '../../core/taskTypes';
+import { isLive, type TaskRow } from '../../core/taskTypes';
 import { hasFlag, type ParsedArgs } from '../argParser';
 import { EXIT_USAGE, PROGRAM, STORE_OPTION, writeErr } from '../common';
 import { isDirectory, lookupTask, openStore, closeStore } from '../store';
@@ -72,7 +72,7 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
         await copier.copyAvailable();
       }
       if (!copier.existed) {
-        writeErr(`${PROGRAM}: task ${row.id.slice(0, 8)} has no output log: ${copier.file} does not exist${last.status === 'running' ? ' yet' : ''}\n`);
+        writeErr(`${PROGRAM}: task ${row.id.slice(0, 8)} has no output log: ${copier.file} does not exist${isLive(last.status) ? ' yet' : ''}\n`);
         return 1;
       }
       await copier.end();
