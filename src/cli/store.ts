@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import { TaskStore } from '../core/taskStore';
 import type { TaskRow } from '../core/taskTypes';
-import { PROGRAM, STORE_ENV, writeErr } from './common';
+import { EXIT_USAGE, PROGRAM, STORE_ENV, writeErr } from './common';
 import { formatTable } from './format';
 
 /**
@@ -104,4 +104,32 @@ export async function lookupTask(store: TaskStore, idOrPrefix: string): Promise<
   if (rows.length === 0) return { problem: `no task with id ${JSON.stringify(idOrPrefix)}\n` };
   if (rows.length > 1) return { problem: `${JSON.stringify(idOrPrefix)} matches ${rows.length} tasks; give more of the id:\n${formatTable(rows.slice(0, 10))}` };
   return { row: rows[0] };
+}
+
+/**
+ * For the verbs that act on one task (answer, cancel, wait): opens the store, finds the task by id
+ * or unique prefix and hands both over; no store folder, no such task or an ambiguous prefix is
+ * said on stderr and exits 2.
+ */
+export async function withTask(
+  dir: string,
+  idOrPrefix: string,
+  access: 'read' | 'write',
+  use: (store: TaskStore, row: TaskRow) => Promise<number>,
+): Promise<number> {
+  if (!(await isDirectory(dir))) {
+    writeErr(`${PROGRAM}: no task with id ${JSON.stringify(idOrPrefix)} (there is no task store at ${dir})\n`);
+    return EXIT_USAGE;
+  }
+  const store = await openStore(dir, access);
+  try {
+    const found = await lookupTask(store, idOrPrefix);
+    if ('problem' in found) {
+      writeErr(`${PROGRAM}: ${found.problem}`);
+      return EXIT_USAGE;
+    }
+    return await use(store, found.row);
+  } finally {
+    await closeStore(store);
+  }
 }

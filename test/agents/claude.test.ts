@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { TaskStore } from '../../src/core/taskStore';
 import { isLive, type TaskRow } from '../../src/core/taskTypes';
-import { recordFixture, runCli, runThroughRunner, sleep } from './harness';
+import { recordFixture, runCli, runThroughRunner, sleep, type AgentDriver, type RunOptions, type RunResult, type Sandbox } from './harness';
 import { anthropicUnifiedRateLimitHeaders, MOCK_USAGE } from './mockModelServer';
 import { assertLogComplete, commonScenarios, newRun, SCENARIO_TIMEOUT_MS, withSandbox } from './scenarios';
 
@@ -146,6 +146,12 @@ test('claude: rate_limit_event lines (claude.ai login) are kept in the log, the 
 
 const TWO_WAY = ['--input-format', 'stream-json', '--permission-prompt-tool', 'stdio'];
 
+/** A new run of the built-in argv in the two-way mode, through the runner, `whileRunning` answering it. */
+function runAsking(sandbox: Sandbox, driver: AgentDriver, env: Record<string, string>, prompt: string, whileRunning: RunOptions['whileRunning']): Promise<RunResult> {
+  const run = newRun(driver, prompt);
+  return runThroughRunner(sandbox, driver, { ...run, args: [...run.args, ...TWO_WAY], prompt, env, interactive: true, whileRunning });
+}
+
 /** Waits until the run is needs_input in a store that is not its owner's (as another window sees it). */
 async function pendingRequestOf(storeDir: string, id: string): Promise<TaskRow> {
   const viewer = await TaskStore.open({ dir: storeDir, rotationGraceMs: 0 });
@@ -164,28 +170,20 @@ async function pendingRequestOf(storeDir: string, id: string): Promise<TaskRow> 
 test('claude asks: its Bash request makes the run needs_input; agent-tasks answer allow (another process) runs it; a second answer is refused', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
   await withSandbox('claude', [{ kind: 'shell', command: 'touch made.txt' }, { kind: 'text', text: 'Created made.txt.' }], {}, async (sandbox, driver, env) => {
     const prompt = 'Create made.txt';
-    const run = newRun(driver, prompt);
     const statuses: string[] = [];
-    const result = await runThroughRunner(sandbox, driver, {
-      ...run,
-      args: [...run.args, ...TWO_WAY],
-      prompt,
-      env,
-      interactive: true,
-      whileRunning: async (task) => {
-        const asking = await pendingRequestOf(sandbox.storeDir, task.id);
-        statuses.push(asking.status);
-        assert.deepEqual(asking.pending_requests.map((r) => [r.kind, r.tool, r.summary]), [['permission', 'Bash', 'touch made.txt']]);
-        assert.equal(fs.existsSync(path.join(sandbox.work, 'made.txt')), false, 'nothing runs before the answer');
-        const listed = await runCli(['list', '--json', '--status', 'needs_input', '--store', sandbox.storeDir], env, sandbox.work);
-        assert.equal((JSON.parse(listed.stdout) as TaskRow[])[0]?.pending_requests[0]?.tool, 'Bash', 'list --json shows the request');
-        const answered = await runCli(['answer', task.id.slice(0, 8), 'allow', '--store', sandbox.storeDir], env, sandbox.work);
-        assert.equal(answered.code, 0, answered.stderr);
-        assert.match(answered.stdout, /^Allowed: Bash: touch made\.txt/);
-        const again = await runCli(['answer', task.id.slice(0, 8), 'deny', '--store', sandbox.storeDir], env, sandbox.work);
-        assert.equal(again.code, 1, 'a second answer is refused');
-        assert.match(again.stderr, /no open request/);
-      },
+    const result = await runAsking(sandbox, driver, env, prompt, async (task) => {
+      const asking = await pendingRequestOf(sandbox.storeDir, task.id);
+      statuses.push(asking.status);
+      assert.deepEqual(asking.pending_requests.map((r) => [r.kind, r.tool, r.summary]), [['permission', 'Bash', 'touch made.txt']]);
+      assert.equal(fs.existsSync(path.join(sandbox.work, 'made.txt')), false, 'nothing runs before the answer');
+      const listed = await runCli(['list', '--json', '--status', 'needs_input', '--store', sandbox.storeDir], env, sandbox.work);
+      assert.equal((JSON.parse(listed.stdout) as TaskRow[])[0]?.pending_requests[0]?.tool, 'Bash', 'list --json shows the request');
+      const answered = await runCli(['answer', task.id.slice(0, 8), 'allow', '--store', sandbox.storeDir], env, sandbox.work);
+      assert.equal(answered.code, 0, answered.stderr);
+      assert.match(answered.stdout, /^Allowed: Bash: touch made\.txt/);
+      const again = await runCli(['answer', task.id.slice(0, 8), 'deny', '--store', sandbox.storeDir], env, sandbox.work);
+      assert.equal(again.code, 1, 'a second answer is refused');
+      assert.match(again.stderr, /no open request/);
     });
     assert.deepEqual(statuses, ['needs_input']);
     assert.equal(result.row.status, 'success', result.row.error ?? '');
@@ -198,25 +196,17 @@ test('claude asks: its Bash request makes the run needs_input; agent-tasks answe
 test('claude asks: a request survives the viewer that showed it; a new viewer denies it: nothing runs, the denial is recorded', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
   await withSandbox('claude', [{ kind: 'shell', command: 'touch made.txt' }, { kind: 'text', text: 'I could not create made.txt.' }], {}, async (sandbox, driver, env) => {
     const prompt = 'Create made.txt';
-    const run = newRun(driver, prompt);
-    const result = await runThroughRunner(sandbox, driver, {
-      ...run,
-      args: [...run.args, ...TWO_WAY],
-      prompt,
-      env,
-      interactive: true,
-      whileRunning: async (task) => {
-        await pendingRequestOf(sandbox.storeDir, task.id); // a window showed it, and went away (closed its store)
-        const window2 = await TaskStore.open({ dir: sandbox.storeDir, rotationGraceMs: 0 });
-        try {
-          const row = await window2.getTask(task.id);
-          assert.equal(row?.status, 'needs_input', 'still pending for the next window');
-          const outcome = await window2.answerRequest(task.id, row!.pending_requests[0].id, { behavior: 'deny', message: 'Not in this folder.' });
-          assert.equal(outcome.ok, true);
-        } finally {
-          await window2.close();
-        }
-      },
+    const result = await runAsking(sandbox, driver, env, prompt, async (task) => {
+      await pendingRequestOf(sandbox.storeDir, task.id); // a window showed it, and went away (closed its store)
+      const window2 = await TaskStore.open({ dir: sandbox.storeDir, rotationGraceMs: 0 });
+      try {
+        const row = await window2.getTask(task.id);
+        assert.equal(row?.status, 'needs_input', 'still pending for the next window');
+        const outcome = await window2.answerRequest(task.id, row!.pending_requests[0].id, { behavior: 'deny', message: 'Not in this folder.' });
+        assert.equal(outcome.ok, true);
+      } finally {
+        await window2.close();
+      }
     });
     assert.equal(result.row.status, 'success', 'the agent went on and ended normally');
     assert.equal(fs.existsSync(path.join(sandbox.work, 'made.txt')), false, 'the denied command did not run');
@@ -230,24 +220,16 @@ test('claude asks a question (AskUserQuestion): agent-tasks answer --answer send
   const question = { question: 'Which color should the button be?', header: 'Color', options: [{ label: 'Blue', description: 'Calm' }, { label: 'Red', description: 'Loud' }], multiSelect: false };
   await withSandbox('claude', [{ kind: 'tool', name: 'AskUserQuestion', input: { questions: [question] } }, { kind: 'text', text: 'A blue button.' }], {}, async (sandbox, driver, env) => {
     const prompt = 'Make a button';
-    const run = newRun(driver, prompt);
-    const result = await runThroughRunner(sandbox, driver, {
-      ...run,
-      args: [...run.args, ...TWO_WAY],
-      prompt,
-      env,
-      interactive: true,
-      whileRunning: async (task) => {
-        const row = await pendingRequestOf(sandbox.storeDir, task.id);
-        const request = row.pending_requests[0];
-        assert.equal(request.kind, 'question');
-        assert.deepEqual(request.questions?.[0]?.options.map((o) => o.label), ['Blue', 'Red']);
-        const plain = await runCli(['answer', task.id.slice(0, 8), 'allow', '--store', sandbox.storeDir], env, sandbox.work);
-        assert.equal(plain.code, 2, 'a question needs its answer');
-        assert.match(plain.stderr, /is a question .*give --answer TEXT/);
-        const answered = await runCli(['answer', task.id.slice(0, 8), 'allow', '--answer', 'Blue', '--store', sandbox.storeDir], env, sandbox.work);
-        assert.equal(answered.code, 0, answered.stderr);
-      },
+    const result = await runAsking(sandbox, driver, env, prompt, async (task) => {
+      const row = await pendingRequestOf(sandbox.storeDir, task.id);
+      const request = row.pending_requests[0];
+      assert.equal(request.kind, 'question');
+      assert.deepEqual(request.questions?.[0]?.options.map((o) => o.label), ['Blue', 'Red']);
+      const plain = await runCli(['answer', task.id.slice(0, 8), 'allow', '--store', sandbox.storeDir], env, sandbox.work);
+      assert.equal(plain.code, 2, 'a question needs its answer');
+      assert.match(plain.stderr, /is a question .*give --answer TEXT/);
+      const answered = await runCli(['answer', task.id.slice(0, 8), 'allow', '--answer', 'Blue', '--store', sandbox.storeDir], env, sandbox.work);
+      assert.equal(answered.code, 0, answered.stderr);
     });
     assert.equal(result.row.status, 'success', result.row.error ?? '');
     const toolResult = JSON.stringify(sandbox.server.modelRequests().at(-1)?.body ?? null);

@@ -1,9 +1,9 @@
 /** `agent-tasks answer`: answer a task's open permission request or question, from any terminal. */
 import type { PendingRequest, RequestAnswer } from '../../core/taskTypes';
 import { hasFlag, optionValue, UsageError, type ParsedArgs } from '../argParser';
-import { EXIT_USAGE, JSON_OPTION, PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
+import { JSON_OPTION, PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
 import { publicRow } from '../format';
-import { closeStore, isDirectory, lookupTask, openStore } from '../store';
+import { withTask } from '../store';
 import type { Command } from './command';
 import { taskIdArg } from './taskArg';
 
@@ -38,18 +38,7 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const decision = parsed.positionals[1];
   if (decision !== 'allow' && decision !== 'deny') throw new UsageError(`the answer must be allow or deny (got ${JSON.stringify(decision)})`, 'answer');
   const answer = answerFrom(parsed, decision);
-  if (!(await isDirectory(storeDir))) {
-    writeErr(`${PROGRAM}: no task with id ${JSON.stringify(idOrPrefix)} (there is no task store at ${storeDir})\n`);
-    return EXIT_USAGE;
-  }
-  const store = await openStore(storeDir, 'write');
-  try {
-    const found = await lookupTask(store, idOrPrefix);
-    if ('problem' in found) {
-      writeErr(`${PROGRAM}: ${found.problem}`);
-      return EXIT_USAGE;
-    }
-    const row = found.row;
+  return withTask(storeDir, idOrPrefix, 'write', async (store, row) => {
     const requestId = optionValue(parsed, 'request') ?? row.pending_requests[0]?.id;
     if (requestId === undefined) {
       writeErr(`${PROGRAM}: task ${row.id.slice(0, 8)} has no open request (status ${row.status})\n`);
@@ -65,9 +54,7 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
     if (hasFlag(parsed, 'json')) writeOut(JSON.stringify(publicRow(outcome.row), null, 2) + '\n');
     else writeOut(`${decision === 'allow' ? 'Allowed' : 'Denied'}: ${request ? `${request.tool}: ${request.summary}` : requestId} (task ${row.id.slice(0, 8)} is ${outcome.row.status})\n`);
     return 0;
-  } finally {
-    await closeStore(store);
-  }
+  });
 }
 
 function answerFrom(parsed: ParsedArgs, decision: 'allow' | 'deny'): RequestAnswer {

@@ -2,9 +2,9 @@
 import { CancelRunError, cancelRun, type CancelStep } from '../../core/runControl';
 import type { TaskRow } from '../../core/taskTypes';
 import { hasFlag, type ParsedArgs } from '../argParser';
-import { EXIT_USAGE, PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
+import { PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
 import { publicRow } from '../format';
-import { isDirectory, lookupTask, openStore, closeStore } from '../store';
+import { withTask } from '../store';
 import type { Command } from './command';
 import { taskIdArg } from './taskArg';
 
@@ -32,21 +32,11 @@ export const cancelCommand: Command = {
 async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const idOrPrefix = taskIdArg(parsed, 'cancel');
   const json = hasFlag(parsed, 'json');
-  if (!(await isDirectory(storeDir))) {
-    writeErr(`${PROGRAM}: no task with id ${JSON.stringify(idOrPrefix)} (there is no task store at ${storeDir})\n`);
-    return EXIT_USAGE;
-  }
-  const store = await openStore(storeDir, 'write');
-  try {
-    const found = await lookupTask(store, idOrPrefix);
-    if ('problem' in found) {
-      writeErr(`${PROGRAM}: ${found.problem}`);
-      return EXIT_USAGE;
-    }
-    const short = found.row.id.slice(0, 8);
+  return withTask(storeDir, idOrPrefix, 'write', async (store, found) => {
+    const short = found.id.slice(0, 8);
     let result;
     try {
-      result = await cancelRun(store, found.row.id, { onStep: (step) => reportStep(short, step) });
+      result = await cancelRun(store, found.id, { onStep: (step) => reportStep(short, step) });
     } catch (err) {
       if (!(err instanceof CancelRunError)) throw err;
       writeErr(`${PROGRAM}: ${err.message}\n`);
@@ -64,9 +54,7 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
     }
     writeErr(`${PROGRAM}: ${endedOtherwise(short, row, result.how === 'direct')}\n`);
     return 1;
-  } finally {
-    await closeStore(store);
-  }
+  });
 }
 
 function reportStep(short: string, step: CancelStep): void {

@@ -2,9 +2,9 @@
 import { waitForRunEnd } from '../../core/runControl';
 import type { TaskRow } from '../../core/taskTypes';
 import { hasFlag, type ParsedArgs } from '../argParser';
-import { EXIT_USAGE, PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
+import { PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
 import { publicRow } from '../format';
-import { isDirectory, lookupTask, openStore, closeStore } from '../store';
+import { withTask } from '../store';
 import type { Command } from './command';
 import { exitCodeFor } from './run';
 import { taskIdArg } from './taskArg';
@@ -28,19 +28,9 @@ export const waitCommand: Command = {
 
 async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const idOrPrefix = taskIdArg(parsed, 'wait');
-  if (!(await isDirectory(storeDir))) {
-    writeErr(`${PROGRAM}: no task with id ${JSON.stringify(idOrPrefix)} (there is no task store at ${storeDir})\n`);
-    return EXIT_USAGE;
-  }
   // Only reads: works on a read-only store too.
-  const store = await openStore(storeDir, 'read');
-  try {
-    const found = await lookupTask(store, idOrPrefix);
-    if ('problem' in found) {
-      writeErr(`${PROGRAM}: ${found.problem}`);
-      return EXIT_USAGE;
-    }
-    const end = await waitForRunEnd(store, found.row.id);
+  return withTask(storeDir, idOrPrefix, 'read', async (store, row) => {
+    const end = await waitForRunEnd(store, row.id);
     if (hasFlag(parsed, 'json')) writeOut(JSON.stringify(publicRow(end.row), null, 2) + '\n');
     const short = end.row.id.slice(0, 8);
     if (end.ownerGone !== undefined) {
@@ -48,9 +38,7 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
       return 1;
     }
     return reportEnd(short, end.row);
-  } finally {
-    await closeStore(store);
-  }
+  });
 }
 
 /** The task's exit code, like `run`'s; what the row says went wrong on stderr (the task's own output is not here to say it). */
