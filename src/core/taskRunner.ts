@@ -29,6 +29,7 @@ import { signalProcessGroup } from './processControl';
 import { APPEND_FLAGS, isLinkError, moveAside } from './storeFiles';
 import { processStartTicks, processStartTime } from './processIdentity';
 import { AgentConversation } from './agentConversation';
+import { LimitWaits, resumeAfterLimitProblem, RunUsage, type ResumeAfterLimit } from './usageLimit';
 import { isLive, OUTPUT_FORMATS, type RequestJournal, type CancelRequestSource, type NewTask, type RunJournal, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
 
 /** A task to start: the journaled fields plus what only the child gets. */
@@ -53,6 +54,12 @@ export type TaskSpec = NewTask & {
   interactive?: boolean;
   /** With `interactive`: an unanswered request is denied after this long (agentTasks.permissions.timeoutMinutes). 0: never. */
   requestTimeoutMs?: number;
+  /**
+   * When the agent stops on a usage limit with a reset time (usageLimit.ts), the run waits
+   * (`waiting`, `resume_at`) and then runs `command` again with these args (and stdin), which
+   * continue its session: same row, same log. Absent: a usage limit ends the run, as any error.
+   */
+  resumeAfterLimit?: ResumeAfterLimit;
 };
 
 export interface StartOptions {
@@ -138,6 +145,8 @@ export class TaskRunner extends Disposable {
     this._register(toDisposable(() => {
       clearInterval(this.heartbeatTimer);
       clearTimeout(this.progressTimer);
+      // A run waiting for a usage limit has no process: its timer is all that is left of it.
+      for (const execution of this.executions.values()) execution.dropLimitWait();
     }));
     // Another process (agent-tasks cancel, another window) asked, through the journal, to cancel one
     // of our runs: obey as for our own Cancel. A journal that cannot tell (a supervisor's) has no event.
@@ -165,6 +174,9 @@ export class TaskRunner extends Disposable {
     if (spec.interactive && typeof (this.journal as Partial<RequestJournal>).recordRequest !== 'function') {
       throw new TaskSpecError('This journal cannot record what an agent asks: run interactive agents under a supervisor or a TaskStore');
     }
+    if (spec.resumeAfterLimit && typeof (this.journal as Partial<RequestJournal>).setPhase !== 'function') {
+      throw new TaskSpecError('This journal cannot record a run waiting for a usage limit: run it under a supervisor or a TaskStore');
+    }
     if (this.executions.has(task.id) || this.startingIds.has(task.id)) throw new TaskSpecError(`Task ${task.id} is already running`);
     this.startingIds.add(task.id);
     let execution: TaskExecution;
@@ -184,6 +196,7 @@ export class TaskRunner extends Disposable {
       tee: options.tee ?? {},
       stdin: spec.stdin,
       interactive: spec.interactive ? { requestTimeoutMs: spec.requestTimeoutMs } : undefined,
+      resumeAfterLimit: spec.resumeAfterLimit,
     });
     return execution;
   }
@@ -311,14 +324,25 @@ interface LaunchOptions {
   tee: { stdout?: Writable; stderr?: Writable };
   stdin?: string;
   interactive?: { requestTimeoutMs?: number };
+  resumeAfterLimit?: ResumeAfterLimit;
 }
 
 class TaskExecution implements RunningTask {
   readonly done: Promise<TaskRow>;
   private resolveDone!: (row: TaskRow) => void;
   private rejectDone!: (err: unknown) => void;
-  private readonly parser: OutputParser;
+  /** The current process's output parser (a resumed run has a new process, and a new parser). */
+  private parser: OutputParser;
   private readonly state: RunningPatch;
+  /** What the run's processes used, added up over resumes. */
+  private readonly usage = new RunUsage();
+  /** Usage-limit waits, when the spec allows them (`resumeAfterLimit`). */
+  private limits: LimitWaits | undefined;
+  /** The row's error when the resume cap was hit. */
+  private limitError: string | null = null;
+  /** How the last process ended, while the run waits for a usage limit. */
+  private endBeforeWait: ChildEnd | undefined;
+  private launchOptions: LaunchOptions | undefined;
   private unsavedProgress = false;
   /** Journal writes of this task, in order: the finish waits for them. */
   private journalWrites: Promise<void> = Promise.resolve();
@@ -341,11 +365,7 @@ class TaskExecution implements RunningTask {
     private readonly hooks: ExecutionHooks,
   ) {
     this.state = { session_id: row.session_id, output_bytes: 0 };
-    this.parser = createOutputParser(row.format, {
-      onUpdate: (summary) => this.applySummary(summary),
-      onEvent: (event) => this.conversation?.onEvent(event),
-      onOverlongLine: (head) => this.conversation?.onOverlongLine(head),
-    });
+    this.parser = this.createParser();
     this.done = new Promise<TaskRow>((resolve, reject) => {
       this.resolveDone = resolve;
       this.rejectDone = reject;
@@ -367,13 +387,15 @@ class TaskExecution implements RunningTask {
   }
 
   async launch(options: LaunchOptions): Promise<void> {
+    this.launchOptions = options;
+    if (options.resumeAfterLimit) this.limits = new LimitWaits(options.resumeAfterLimit);
     try {
       const problem = await this.prepare();
       if (problem !== null || this.stopRequest !== undefined) {
         void this.finish({ kind: 'not-started', problem });
         return;
       }
-      this.spawnChild(options);
+      this.spawnChild(options, this.task.args, options.stdin);
     } catch (err) {
       void this.finish({ kind: 'not-started', problem: `Could not start "${this.task.command}": ${errorMessage(err)}` });
     }
@@ -382,6 +404,11 @@ class TaskExecution implements RunningTask {
   requestStop(stop: StopRequest, graceMs: number): void {
     if (this.finishing) return;
     this.stopRequest ??= stop;
+    // Waiting for a usage limit: no process runs, the run just ends (cancelled or interrupted).
+    if (this.limits?.cancel()) {
+      void this.finish(this.endBeforeWait ?? { kind: 'not-started', problem: null });
+      return;
+    }
     const child = this.child;
     // Before the spawn, `launch` sees the request and never spawns.
     if (child?.pid === undefined || this.closed) return;
@@ -423,15 +450,28 @@ class TaskExecution implements RunningTask {
     return null;
   }
 
-  private spawnChild(options: LaunchOptions): void {
+  /** Drops a pending usage-limit wait without ending the run (the runner is disposed). */
+  dropLimitWait(): void {
+    if (this.limits?.cancel()) this.hooks.log(`Task ${this.id}: no longer waiting to resume after its usage limit (the task runner was disposed)`);
+  }
+
+  private createParser(): OutputParser {
+    return createOutputParser(this.row.format, {
+      onUpdate: (summary) => this.applySummary(summary),
+      onEvent: (event) => this.conversation?.onEvent(event),
+      onOverlongLine: (head) => this.conversation?.onOverlongLine(head),
+    });
+  }
+
+  private spawnChild(options: LaunchOptions, args: readonly string[], stdin: string | undefined): void {
     let child: ChildProcess;
     try {
-      child = spawn(this.task.command, this.task.args, {
+      child = spawn(this.task.command, args, {
         cwd: this.task.cwd,
         env: { ...process.env, ...options.env },
         shell: options.shell,
         detached: true,
-        stdio: [options.stdin !== undefined || options.interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        stdio: [stdin !== undefined || options.interactive ? 'pipe' : 'ignore', 'pipe', 'pipe'],
         windowsHide: true,
       });
     } catch (err) {
@@ -457,10 +497,10 @@ class TaskExecution implements RunningTask {
         requestTimeoutMs: options.interactive.requestTimeoutMs,
         log: this.hooks.log,
       });
-      this.conversation.start(options.stdin ?? this.task.prompt ?? '');
+      this.conversation.start(stdin ?? this.task.prompt ?? '');
     }
     this.pumpOutput(child, options.tee);
-    if (options.stdin !== undefined && !this.conversation) child.stdin?.end(options.stdin, 'utf8');
+    if (stdin !== undefined && !this.conversation) child.stdin?.end(stdin, 'utf8');
   }
 
   private async failToSpawn(err: unknown): Promise<void> {
@@ -510,11 +550,13 @@ class TaskExecution implements RunningTask {
   private applySummary(summary: OutputSummary): void {
     const newSession = summary.sessionId !== null && summary.sessionId !== this.state.session_id;
     if (summary.sessionId !== null) this.state.session_id = summary.sessionId;
-    if (summary.inputTokens !== null) this.state.input_tokens = summary.inputTokens;
-    if (summary.outputTokens !== null) this.state.output_tokens = summary.outputTokens;
-    if (summary.cacheReadTokens !== null) this.state.cache_read_tokens = summary.cacheReadTokens;
-    if (summary.cacheCreationTokens !== null) this.state.cache_creation_tokens = summary.cacheCreationTokens;
-    if (summary.costUsd !== null) this.state.cost_usd = summary.costUsd;
+    // After resumes (usage limits): the earlier processes' usage plus this one's.
+    const used = this.usage.columns(summary);
+    if (used.input_tokens !== null) this.state.input_tokens = used.input_tokens;
+    if (used.output_tokens !== null) this.state.output_tokens = used.output_tokens;
+    if (used.cache_read_tokens !== null) this.state.cache_read_tokens = used.cache_read_tokens;
+    if (used.cache_creation_tokens !== null) this.state.cache_creation_tokens = used.cache_creation_tokens;
+    if (used.cost_usd !== null) this.state.cost_usd = used.cost_usd;
     if (summary.rateLimit !== null) this.state.rate_limit = summary.rateLimit;
     this.unsavedProgress = true;
     this.hooks.onProgress(this);
@@ -544,7 +586,57 @@ class TaskExecution implements RunningTask {
     this.child?.stdin?.destroy();
     // After a cancel, sweep whatever else is left of the tree (grandchildren that ignored SIGTERM).
     if (this.stopRequest !== undefined && this.child !== undefined) signalProcessTree(this.child, 'SIGKILL');
-    void this.finish({ kind: 'exited', code, signal });
+    const end: ChildEnd = { kind: 'exited', code, signal };
+    if (this.stopRequest === undefined && this.waitForUsageLimit(end)) return;
+    void this.finish(end);
+  }
+
+  /**
+   * The process ended failed on a usage limit that resets soon enough (usageLimit.ts): the run is
+   * journaled `waiting` until then, and resumes. False when the run ends now.
+   */
+  private waitForUsageLimit(end: Extract<ChildEnd, { kind: 'exited' }>): boolean {
+    if (this.limits === undefined || end.signal !== null) return false;
+    this.parser.end();
+    const summary = this.parser.summary;
+    if (decideOutcome(end, summary, undefined, this.stderrTail).status !== 'failed') return false;
+    const decision = this.limits.decide(summary);
+    if (decision.kind === 'give-up') this.limitError = decision.error;
+    if (decision.kind !== 'wait') return false;
+    const { resumeAt } = decision;
+    this.endBeforeWait = end;
+    this.conversation?.dispose();
+    this.conversation = undefined;
+    clearTimeout(this.killTimer);
+    clearTimeout(this.pipeDrainTimer);
+    // What this process used is carried over; the next one gets a parser of its own.
+    this.usage.carry(summary);
+    this.parser = this.createParser();
+    const patch = this.progressPatch();
+    const journal = this.hooks.journal as RunJournal & RequestJournal;
+    this.queueJournalWrite(() => journal.updateRunning(this.id, patch));
+    this.queueJournalWrite(() => journal.setPhase(this.id, 'waiting', resumeAt));
+    this.hooks.log(`Task ${this.id}: the agent hit a usage limit; resuming its session at ${new Date(resumeAt).toISOString()}`);
+    this.limits.wait(resumeAt, () => this.resumeAfterLimit());
+    this.hooks.onProgress(this);
+    return true;
+  }
+
+  /** The usage limit has reset: the agent runs again on the same session, into the same row and log. */
+  private resumeAfterLimit(): void {
+    const options = this.launchOptions;
+    const resume = this.limits?.resume;
+    if (this.finishing || this.stopRequest !== undefined || options === undefined || resume === undefined) return;
+    const journal = this.hooks.journal as RunJournal & RequestJournal;
+    this.queueJournalWrite(() => journal.setPhase(this.id, 'running', null));
+    this.endBeforeWait = undefined;
+    this.child = undefined;
+    this.closed = false;
+    this.spawnFailed = false;
+    this.sentTerm = false;
+    this.killDeadline = Number.POSITIVE_INFINITY;
+    this.stderrTail = Buffer.alloc(0);
+    this.spawnChild(options, resume.args, resume.stdin);
   }
 
   private async finish(end: ChildEnd): Promise<void> {
@@ -552,19 +644,22 @@ class TaskExecution implements RunningTask {
     this.finishing = true;
     // Requests still open end with the run (the finish record closes them in the journal).
     this.conversation?.dispose();
+    this.limits?.cancel();
     clearTimeout(this.killTimer);
     clearTimeout(this.pipeDrainTimer);
     this.parser.end();
     await closeLogFile(this.logStream);
     await this.journalWrites;
+    const outcome = decideOutcome(end, this.parser.summary, this.stopRequest, this.stderrTail);
+    // The usage limit came back once resumes ran out: say so.
+    if (this.limitError !== null && outcome.status === 'failed') outcome.error = this.limitError;
     const result: TaskResult = {
       ...this.progressPatch(),
       child_pid: this.state.child_pid ?? null,
       child_started_at: this.state.child_started_at ?? null,
       child_start_ticks: this.state.child_start_ticks ?? null,
-      ...decideOutcome(end, this.parser.summary, this.stopRequest, this.stderrTail),
-      permission_denials: this.parser.summary.permissionDenials,
-      permission_denial_count: this.parser.summary.permissionDenialCount,
+      ...outcome,
+      ...this.usage.denials(this.parser.summary),
       finished_at: Date.now(),
     };
     let row: TaskRow | undefined;
@@ -639,7 +734,9 @@ export function toNewTask(spec: TaskSpec): NewTask & { id: string; format: NonNu
   if (spec.interactive && spec.shell) throw new TaskSpecError('An interactive agent cannot run through a shell');
   if (spec.requestTimeoutMs !== undefined && !(typeof spec.requestTimeoutMs === 'number' && spec.requestTimeoutMs >= 0)) throw new TaskSpecError('requestTimeoutMs must be a number ≥ 0');
   validateEnv(spec.env);
-  if (spec.shell === true && spec.prompt && promptIsInCommandLine(spec.prompt, [spec.command, ...spec.args])) {
+  const resumeProblem = resumeAfterLimitProblem(spec.resumeAfterLimit, { interactive: spec.interactive === true });
+  if (resumeProblem !== null) throw new TaskSpecError(resumeProblem);
+  if (spec.shell === true && spec.prompt && promptIsInCommandLine(spec.prompt, [spec.command, ...spec.args, ...(spec.resumeAfterLimit?.args ?? [])])) {
     throw new TaskSpecError('A prompt cannot be part of a shell command line: pass it in the environment, or run without `shell`');
   }
   return {
