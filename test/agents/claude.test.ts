@@ -1,7 +1,8 @@
 /**
  * Claude Code (@anthropic-ai/claude-code, see agentSetup.ts) against the mock Messages API: the
  * shared scenarios, then what only Claude does — the permission denials of a plain `-p` run, the
- * result subtypes, API retries shown as progress, and rate_limit_event lines.
+ * result subtypes, API retries shown as progress, rate_limit_event lines, and a run that waits out a
+ * usage limit and resumes its session.
  */
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -10,7 +11,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { TaskStore } from '../../src/core/taskStore';
 import { isLive, type TaskRow } from '../../src/core/taskTypes';
-import { recordFixture, runCli, runThroughRunner, sleep, type AgentDriver, type RunOptions, type RunResult, type Sandbox } from './harness';
+import { readText, recordFixture, runCli, runThroughRunner, sleep, type AgentDriver, type RunOptions, type RunResult, type Sandbox } from './harness';
 import { anthropicUnifiedRateLimitHeaders, MOCK_USAGE } from './mockModelServer';
 import { assertLogComplete, commonScenarios, newRun, SCENARIO_TIMEOUT_MS, withSandbox } from './scenarios';
 
@@ -139,6 +140,119 @@ test('claude: rate_limit_event lines (claude.ai login) are kept in the log, the 
       assertLogComplete(rejected);
     },
   );
+});
+
+// ---------------------------------------------------------------------------------------------
+// Usage limits: the run waits for the reset, then resumes its session (src/core/usageLimit.ts)
+
+/** The statuses a run goes through as another process sees them (polled), and its row while it waited. */
+async function phasesOf(storeDir: string, id: string): Promise<{ statuses: string[]; waiting: TaskRow | undefined }> {
+  const viewer = await TaskStore.open({ dir: storeDir, rotationGraceMs: 0 });
+  const statuses: string[] = [];
+  let waiting: TaskRow | undefined;
+  try {
+    for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(50)) {
+      await viewer.refresh();
+      const row = await viewer.getTask(id);
+      if (!row) continue;
+      if (statuses.at(-1) !== row.status) statuses.push(row.status);
+      if (row.status === 'waiting') waiting ??= row;
+      if (!isLive(row.status)) return { statuses, waiting };
+    }
+    throw new Error(`the run did not end (statuses so far: ${statuses.join(' → ')})`);
+  } finally {
+    await viewer.close();
+  }
+}
+
+test('claude usage limit: a rejected 429 (claude.ai login) resetting in 3 s makes the run waiting; then the same session resumes in the same row and succeeds', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  const steps = [
+    // The reset is counted from the request: 2–3 s after it (whole seconds, as the real headers).
+    { kind: 'http-error' as const, status: 429 as const, headers: () => anthropicUnifiedRateLimitHeaders('rejected', 1, { resetInSeconds: 3 }) },
+    { kind: 'text' as const, text: 'Picked up where I left off.' },
+  ];
+  await withSandbox('claude', steps, { oauth: true }, async (sandbox, driver, env) => {
+    const prompt = 'Write a haiku about limits';
+    const resumePrompt = 'Continue.';
+    const run = newRun(driver, prompt);
+    const sessionId = run.sessionId!;
+    let phases: Awaited<ReturnType<typeof phasesOf>> | undefined;
+    const result = await runThroughRunner(sandbox, driver, {
+      ...run,
+      prompt,
+      env,
+      resumeAfterLimit: { args: driver.resumeArgs(resumePrompt, sessionId), stdin: resumePrompt },
+      whileRunning: async (task) => {
+        phases = await phasesOf(sandbox.storeDir, task.id);
+      },
+    });
+    assert.deepEqual(phases?.statuses, ['running', 'waiting', 'running', 'success'], result.row.error ?? '');
+    // While it waited: resume_at is the reset the CLI reported (rate_limit_event resetsAt, in seconds).
+    const waiting = phases!.waiting!;
+    assert.equal(waiting.rate_limit?.status, 'rejected');
+    assert.equal(waiting.resume_at, waiting.rate_limit!.resetsAt! * 1000);
+    assert.equal(waiting.session_id, sessionId);
+    // The model was asked again only after the reset, on the same session.
+    const requests = sandbox.server.modelRequests();
+    assert.equal(requests.length, 2);
+    assert.ok(requests[1].at >= waiting.resume_at!, `resumed ${waiting.resume_at! - requests[1].at} ms before the reset`);
+    const resumed = JSON.stringify(requests[1].body);
+    assert.match(resumed, /Write a haiku about limits/, 'the resumed request carries the first turn');
+    assert.match(resumed, /Continue\./);
+
+    const row = result.row;
+    assert.equal(row.status, 'success', row.error ?? '');
+    assert.equal(row.session_id, sessionId, 'the same session');
+    assert.deepEqual(row.args, run.args, 'the same row: it keeps the argv it started with');
+    assert.equal(row.resume_at, null);
+    assert.equal(row.error, null);
+    assert.equal(row.input_tokens, u.input_tokens, 'the rejected request used nothing; the resumed one its tokens');
+    assert.ok(typeof row.cost_usd === 'number' && row.cost_usd > 0);
+    // One log holds both processes: the limit, then the resumed answer.
+    assert.match(result.log, /"type":"rate_limit_event","rate_limit_info":\{"status":"rejected"/);
+    assert.match(result.log, /You've hit your session limit/);
+    assert.match(result.log, /Picked up where I left off\./);
+    assert.equal((result.log.match(/"subtype":"init"/g) ?? []).length, 2);
+    assertLogComplete(result);
+    // The agent's own transcript of the session has both turns.
+    const transcript = readText(driver.transcript(sandbox, sessionId));
+    const users = transcript.split('\n').filter((l) => l.includes('"type":"user"'));
+    assert.ok(users.some((l) => l.includes(prompt)), 'the first turn');
+    assert.ok(users.some((l) => l.includes(resumePrompt) && !l.includes('"isMeta":true')), 'the resumed turn');
+    assert.match(transcript, /Picked up where I left off\./);
+  });
+});
+
+test('claude usage limit: a reset hours away is waited for; agent-tasks cancel while waiting ends the run cancelled and nothing resumes', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+  await withSandbox('claude', [{ kind: 'http-error', status: 429, headers: () => anthropicUnifiedRateLimitHeaders('rejected', 1) }, { kind: 'text', text: 'Never asked.' }], { oauth: true }, async (sandbox, driver, env) => {
+    const prompt = 'Say something';
+    const run = newRun(driver, prompt);
+    const result = await runThroughRunner(sandbox, driver, {
+      ...run,
+      prompt,
+      env,
+      resumeAfterLimit: { args: driver.resumeArgs('Continue.', run.sessionId!), stdin: 'Continue.' },
+      whileRunning: async (task) => {
+        for (const deadline = Date.now() + 40_000; (await sandbox.store.getTask(task.id))?.status !== 'waiting'; await sleep(50)) {
+          if (Date.now() > deadline) throw new Error('the run never waited');
+        }
+        const row = await sandbox.store.getTask(task.id);
+        assert.ok(row!.resume_at! > Date.now() + 4 * 3600_000, 'hours ahead');
+        const cancelling = runCli(['cancel', task.id.slice(0, 8), '--store', sandbox.storeDir], env, sandbox.work);
+        // The owner reads the cancel request on a catch-up (an editor's store watches its folder).
+        for (const deadline = Date.now() + 20_000; isLive((await sandbox.store.getTask(task.id))!.status); await sleep(100)) {
+          if (Date.now() > deadline) throw new Error('the cancel request was not obeyed');
+          await sandbox.store.refresh();
+        }
+        const cancelled = await cancelling;
+        assert.equal(cancelled.code, 0, cancelled.stderr);
+        assert.match(cancelled.stdout, /^Cancelled task /);
+      },
+    });
+    assert.equal(result.row.status, 'cancelled');
+    assert.equal(result.row.resume_at, null);
+    assert.equal(sandbox.server.modelRequests().length, 1, 'never resumed');
+  });
 });
 
 // ---------------------------------------------------------------------------------------------

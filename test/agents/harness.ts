@@ -17,7 +17,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Writable } from 'stream';
 import { createOutputParser, type OutputSummary } from '../../src/core/outputParsers';
-import { TaskRunner, type RunningTask } from '../../src/core/taskRunner';
+import { TaskRunner, type RunningTask, type TaskSpec } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
 import type { OutputFormat, TaskRow } from '../../src/core/taskTypes';
 import { BUILTIN_PROFILES, expandProfile, passesSessionId, type AgentProfile, type RunMode } from '../../src/extension/model/agentProfiles';
@@ -302,6 +302,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** The agent asks through stdio (TaskSpec.interactive): its requests go to the journal. */
   interactive?: boolean;
+  /** A usage limit with a reset time makes the run wait, then resume with this (TaskSpec.resumeAfterLimit). */
+  resumeAfterLimit?: TaskSpec['resumeAfterLimit'];
 }
 
 /** Runs the agent through TaskRunner (as the extension does) and returns its finished row. */
@@ -332,6 +334,7 @@ export async function runThroughRunner(sandbox: Sandbox, driver: AgentDriver, op
       env: options.env,
       ...(stdin !== null ? { stdin } : {}),
       ...(options.interactive ? { interactive: true } : {}),
+      ...(options.resumeAfterLimit ? { resumeAfterLimit: options.resumeAfterLimit } : {}),
     },
     { tee: { stdout: capture } },
   );

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import { test } from 'node:test';
-import { startMockModelServer, type MockModelServer } from './mockModelServer';
+import { anthropicUnifiedRateLimitHeaders, startMockModelServer, type MockModelServer } from './mockModelServer';
 
 interface Reply {
   status: number;
@@ -95,6 +95,29 @@ test('mock: Gemini chunks, and each vendor’s error body', async () => {
     server.setScript([{ kind: 'http-error', status: 500 }]);
     const openai = await post(server, '/v1/responses', {});
     assert.deepEqual([openai.status, JSON.parse(openai.body).error.type], [500, 'server_error']);
+  } finally {
+    await server.close();
+  }
+});
+
+test('mock: headers given as a function are computed when the step is served (a reset counted from the request)', async () => {
+  let calls = 0;
+  const server = await startMockModelServer([
+    { kind: 'http-error', status: 429, headers: () => (calls++, anthropicUnifiedRateLimitHeaders('rejected', 1, { resetInSeconds: 3 })) },
+    { kind: 'text', text: 'ok', headers: { 'x-static': 'yes' } },
+  ]);
+  try {
+    assert.equal(calls, 0, 'not before a request');
+    const before = Math.floor(Date.now() / 1000);
+    const limited = await post(server, '/v1/messages', {});
+    assert.equal(calls, 1);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers['anthropic-ratelimit-unified-status'], 'rejected');
+    const reset = Number(limited.headers['anthropic-ratelimit-unified-reset']);
+    assert.ok(reset >= before + 3 && reset <= Math.floor(Date.now() / 1000) + 3, `reset ${reset}`);
+    assert.equal(limited.headers['anthropic-ratelimit-unified-5h-reset'], String(reset));
+    const text = await post(server, '/v1/messages', {});
+    assert.equal(text.headers['x-static'], 'yes');
   } finally {
     await server.close();
   }

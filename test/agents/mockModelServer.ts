@@ -24,8 +24,12 @@ import type { AddressInfo } from 'net';
 
 export type Vendor = 'anthropic' | 'openai' | 'gemini';
 
-/** One answer of the model (one HTTP response), with extra response headers if any (e.g. Anthropic's unified rate-limit headers). */
-export type Step = StepBody & { headers?: Record<string, string> };
+/**
+ * One answer of the model (one HTTP response), with extra response headers if any (e.g. Anthropic's
+ * unified rate-limit headers); a function is called when the step is served (a reset time counted
+ * from the request, not from when the script was written).
+ */
+export type Step = StepBody & { headers?: Record<string, string> | (() => Record<string, string>) };
 
 type StepBody =
   /** Streams `text` (in `chunks` deltas, default 3) and ends the turn. */
@@ -90,10 +94,14 @@ const DEFAULT_MODELS: Record<Vendor, string> = {
  * Anthropic's "unified" rate-limit headers (claude.ai subscriptions): Claude Code turns them into
  * `rate_limit_event` lines, but only when it runs on an OAuth token (`CLAUDE_CODE_OAUTH_TOKEN`).
  */
-export function anthropicUnifiedRateLimitHeaders(status: 'allowed' | 'allowed_warning' | 'rejected', utilization = 0.93): Record<string, string> {
-  // Early in the five-hour window: Claude Code downgrades a warning to "allowed" when the window is
-  // almost over (utilization below the share of the window already gone).
-  const reset = String(Math.floor(Date.now() / 1000) + 4.5 * 3600);
+export function anthropicUnifiedRateLimitHeaders(
+  status: 'allowed' | 'allowed_warning' | 'rejected',
+  utilization = 0.93,
+  options: { resetInSeconds?: number } = {},
+): Record<string, string> {
+  // Early in the five-hour window by default: Claude Code downgrades a warning to "allowed" when the
+  // window is almost over (utilization below the share of the window already gone).
+  const reset = String(Math.floor(Date.now() / 1000) + (options.resetInSeconds ?? 4.5 * 3600));
   return {
     'anthropic-ratelimit-unified-status': status,
     'anthropic-ratelimit-unified-reset': reset,
@@ -269,7 +277,8 @@ function splitText(text: string, parts: number): string[] {
   return out.length > 0 ? out : [''];
 }
 
-function serveStep(vendor: Vendor, step: Step, model: string, res: http.ServerResponse, later: Later, request: unknown): void {
+function serveStep(vendor: Vendor, scripted: Step, model: string, res: http.ServerResponse, later: Later, request: unknown): void {
+  const step = typeof scripted.headers === 'function' ? { ...scripted, headers: scripted.headers() } : (scripted as StepBody & { headers?: Record<string, string> });
   if (step.kind === 'tool' && vendor !== 'anthropic') {
     // Anthropic only. The others get a 400 rather than a throw: this runs in the server's request
     // handler, where an exception would take the whole test process down.
@@ -519,7 +528,7 @@ function geminiStream(model: string): VendorStream {
 }
 
 /** The vendor's own error response for `status`. */
-function sendVendorError(vendor: Vendor, step: Extract<Step, { kind: 'http-error' }>, res: http.ServerResponse): void {
+function sendVendorError(vendor: Vendor, step: Extract<StepBody, { kind: 'http-error' }> & { headers?: Record<string, string> }, res: http.ServerResponse): void {
   const retryAfter: Record<string, string> = { ...(step.retryAfterSeconds !== undefined ? { 'retry-after': String(step.retryAfterSeconds) } : {}), ...step.headers };
   const { status } = step;
   if (vendor === 'anthropic') {
