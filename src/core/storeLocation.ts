@@ -26,6 +26,16 @@ export function defaultStoreDir(
   return p.join(appDataDir(platform, env, home), 'Code', 'User', 'globalStorage', EXTENSION_ID);
 }
 
+/** Desktop VS Code's user settings file (the same folders as defaultStoreDir): where `agentTasks.agents` of the user lives. */
+export function vscodeUserSettingsFile(
+  platform: NodeJS.Platform = process.platform,
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = os.homedir(),
+): string {
+  const p = platform === 'win32' ? path.win32 : path.posix;
+  return p.join(appDataDir(platform, env, home), 'Code', 'User', 'settings.json');
+}
+
 function appDataDir(platform: NodeJS.Platform, env: NodeJS.ProcessEnv, home: string): string {
   if (env.VSCODE_APPDATA) return env.VSCODE_APPDATA;
   switch (platform) {

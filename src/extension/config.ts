@@ -11,6 +11,8 @@ import {
   AUTO_RESUME_SETTING,
   parseBoolean,
   parseOnWindowClose,
+  parsePermissionTimeout,
+  RESUME_AFTER_LIMIT_SETTING,
   parseResumePrompt,
   parseRetention,
   STATUS_BAR_SETTING,
@@ -87,6 +89,16 @@ export function autoResume(): Parsed<boolean> {
   const inspected = section().inspect<unknown>('autoResume');
   const raw = vscode.workspace.isTrusted ? section().get<unknown>('autoResume') : inspected?.globalValue;
   return parseBoolean(AUTO_RESUME_SETTING, raw, false);
+}
+
+/** How long an agent's request waits for an answer before it is denied, in ms (0: as long as the run lives). */
+export function permissionTimeoutMs(): Parsed<number> {
+  return parsePermissionTimeout(section().get<unknown>('permissions.timeoutMinutes'));
+}
+
+/** Wait out a usage limit and resume the session (default true). */
+export function resumeAfterUsageLimit(): Parsed<boolean> {
+  return parseBoolean(RESUME_AFTER_LIMIT_SETTING, section().get<unknown>('resumeAfterUsageLimit'), true);
 }
 
 /** What closing a window does to the runs it started ("keepRunning", or "stop" unless a reload shows them again). */

@@ -20,6 +20,7 @@ import { ContextKeys, Commands } from './model/ids';
 import { interruptedNotice } from './model/recoverChoices';
 import { OutputView } from './outputView';
 import { registerRecoverCommand, resumeInterrupted } from './recoverCommand';
+import { RequestPrompts } from './requestPrompts';
 import { registerRunCommands, TaskLauncher } from './runCommand';
 import { StatusBar } from './statusBar';
 import { registerTaskCommands } from './taskCommands';
@@ -54,6 +55,7 @@ export class AgentTasksContext extends Disposable {
   readonly tasksView: TasksView;
   readonly outputView: OutputView;
   private readonly statusBar: StatusBar;
+  private readonly requestPrompts: RequestPrompts;
   readonly launcher: TaskLauncher;
   /** Resolves once the store is open and the recovery scan ran; undefined when that failed (the user was told). */
   readonly ready: Promise<Services | undefined>;
@@ -71,6 +73,7 @@ export class AgentTasksContext extends Disposable {
     this.tasksView = this._register(new TasksView(this));
     this.outputView = this._register(new OutputView(this));
     this.statusBar = this._register(new StatusBar(this));
+    this.requestPrompts = this._register(new RequestPrompts(this));
     this.launcher = new TaskLauncher(this);
     for (const d of [...registerRunCommands(this), ...registerRecoverCommand(this), ...registerTaskCommands(this)]) this._register(d);
     this._register(
@@ -84,6 +87,7 @@ export class AgentTasksContext extends Disposable {
       .then((services) => {
         this.opened = services;
         this.statusBar.attach(services, this.tasksView);
+        this.requestPrompts.attach(services, this.tasksView);
         this.outputView.attach(services);
         void this.setContext(ContextKeys.state, 'ready');
         return services;
@@ -191,8 +195,7 @@ export class AgentTasksContext extends Disposable {
   }
 
   private async showRunsAgain(store: TaskStore, runs: SupervisedRuns): Promise<void> {
-    const folders = workspaceFolderPaths();
-    const mine = (await store.listTasks({ status: LIVE_STATUSES, limit: 500 })).filter((r) => r.workspace === null ? folders.length === 0 : folders.includes(r.workspace));
+    const mine = (await store.listTasks({ status: LIVE_STATUSES, limit: 500 })).filter(isOfThisWorkspace);
     await runs.showAgain(mine);
   }
 
@@ -325,4 +328,10 @@ export class AgentTasksContext extends Disposable {
 
 function workspaceFolderPaths(): string[] {
   return (vscode.workspace.workspaceFolders ?? []).map((f) => f.uri.fsPath);
+}
+
+/** The run belongs to this window's workspace (a run with no workspace, to a window with no folder). */
+export function isOfThisWorkspace(row: TaskRow): boolean {
+  const folders = workspaceFolderPaths();
+  return row.workspace === null ? folders.length === 0 : folders.includes(row.workspace);
 }

@@ -109,6 +109,10 @@ export class TaskLauncher {
         shell: expanded.shell,
         // The prompt of a `promptInput: "stdin"` profile: on the agent's stdin, in the row's `prompt`, never in its argv.
         ...(expanded.stdin !== null ? { stdin: expanded.stdin } : {}),
+        // Its permission requests and questions go to the journal, answered from any window or the CLI.
+        ...(expanded.interactive ? { interactive: true, requestTimeoutMs: config.permissionTimeoutMs().value } : {}),
+        // A usage limit with a reset time: the run waits, then continues the same session (agentTasks.resumeAfterUsageLimit).
+        ...resumeAfterLimit(profile, { sessionId, workspaceFolder: req.workspace ?? req.cwd, taskId }),
         // Checked again in the journal right before the spawn: two windows must never both resume one session.
         exclusiveSession: req.mode === 'resume',
       };
@@ -379,4 +383,15 @@ async function rerunTask(ctx: AgentTasksContext, arg: unknown): Promise<string |
 
 export function registerRunCommands(ctx: AgentTasksContext): vscode.Disposable[] {
   return [ctx.registerCommand(Commands.run, (arg) => runAgentTask(ctx, arg)), ctx.registerCommand(Commands.rerun, (arg) => rerunTask(ctx, arg))];
+}
+
+/**
+ * How a run continues its session after a usage limit: the profile's resume argv with
+ * agentTasks.resumePrompt as the follow-up. Only where the session id is ours from the start
+ * (Codex picks its own) and the setting is on.
+ */
+function resumeAfterLimit(profile: AgentProfile, vars: { sessionId: string; workspaceFolder: string; taskId: string }): Pick<TaskSpec, 'resumeAfterLimit'> {
+  if (!config.resumeAfterUsageLimit().value || profile.resumeArgs === undefined || !passesSessionId(profile, 'start')) return {};
+  const resumed = expandProfile(profile, 'resume', { ...vars, prompt: config.resumePrompt().value });
+  return { resumeAfterLimit: { args: resumed.args, ...(resumed.stdin !== null ? { stdin: resumed.stdin } : {}) } };
 }

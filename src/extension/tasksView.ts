@@ -28,6 +28,7 @@ import {
   taskTooltipMarkdown,
   visibleGroups,
   type GroupKind,
+  isLiveGroup,
   type TreeSnapshot,
 } from './model/taskPresentation';
 import { hostName } from '../core/processIdentity';
@@ -83,7 +84,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
 
   constructor(private readonly ctx: AgentTasksContext) {
     super();
-    for (const kind of ['running', 'interrupted', 'history'] as const) this.groups.set(kind, new GroupNode(kind));
+    for (const kind of ['needsInput', 'running', 'interrupted', 'history'] as const) this.groups.set(kind, new GroupNode(kind));
     this.treeView = this._register(vscode.window.createTreeView(TASKS_VIEW_ID, { treeDataProvider: this, showCollapseAll: false }));
     this._register(
       toDisposable(() => {
@@ -203,11 +204,12 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
 
   /** Elapsed times of running rows tick once a second, only while something runs. */
   private updateTicker(s: TreeSnapshot): void {
-    if (s.running.length > 0 && this.ticker === undefined) {
+    const live = s.running.length + s.needsInput.length;
+    if (live > 0 && this.ticker === undefined) {
       this.ticker = setInterval(() => {
-        for (const node of this.nodes.values()) if (node.group === 'running') this.scheduleItem(node);
+        for (const node of this.nodes.values()) if (isLiveGroup(node.group)) this.scheduleItem(node);
       }, ELAPSED_TICK_MS);
-    } else if (s.running.length === 0 && this.ticker !== undefined) {
+    } else if (live === 0 && this.ticker !== undefined) {
       clearInterval(this.ticker);
       this.ticker = undefined;
     }

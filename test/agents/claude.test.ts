@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { test } from 'node:test';
 import { TaskStore } from '../../src/core/taskStore';
 import { isLive, type TaskRow } from '../../src/core/taskTypes';
-import { readText, recordFixture, runCli, runThroughRunner, sleep, type AgentDriver, type RunOptions, type RunResult, type Sandbox } from './harness';
+import { readText, recordFixture, runCli, runThroughRunner, sleep, withoutTwoWayFlags, type AgentDriver, type RunOptions, type RunResult, type Sandbox } from './harness';
 import { anthropicUnifiedRateLimitHeaders, MOCK_USAGE } from './mockModelServer';
 import { assertLogComplete, commonScenarios, newRun, SCENARIO_TIMEOUT_MS, withSandbox } from './scenarios';
 
@@ -31,11 +31,11 @@ commonScenarios('claude', {
 
 const SHELL = 'echo hi > f.txt';
 
-test('claude: the built-in -p run asks for Bash and is denied: success, with the denial in the row, list --json and show', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
+test('claude: a plain -p run (a profile that does not ask) has its Bash call denied: success, with the denial in the row, list --json and show', { timeout: SCENARIO_TIMEOUT_MS }, async () => {
   await withSandbox('claude', [{ kind: 'shell', command: SHELL, text: 'I will create the file.' }, { kind: 'text', text: 'I could not create f.txt.' }], {}, async (sandbox, driver, env) => {
     const prompt = 'Create f.txt containing hi';
     const run = newRun(driver, prompt);
-    const result = await runThroughRunner(sandbox, driver, { ...run, prompt, env });
+    const result = await runThroughRunner(sandbox, driver, { ...run, args: withoutTwoWayFlags(run.args), prompt, env, interactive: false });
     recordFixture(sandbox, driver, 'tool-denied', result.stdout);
     assert.equal(result.row.status, 'success', 'the agent ended normally: still success, with the denials recorded');
     assert.deepEqual(result.summary.permissionDenials, [{ tool: 'Bash', summary: SHELL }]);
@@ -258,12 +258,11 @@ test('claude usage limit: a reset hours away is waited for; agent-tasks cancel w
 // ---------------------------------------------------------------------------------------------
 // Agents that ask: the two-way stream-json mode, requests journaled and answered from elsewhere
 
-const TWO_WAY = ['--input-format', 'stream-json', '--permission-prompt-tool', 'stdio'];
-
-/** A new run of the built-in argv in the two-way mode, through the runner, `whileRunning` answering it. */
+/** A new run of the built-in profile (it asks: two-way stdio), through the runner, `whileRunning` answering it. */
 function runAsking(sandbox: Sandbox, driver: AgentDriver, env: Record<string, string>, prompt: string, whileRunning: RunOptions['whileRunning']): Promise<RunResult> {
+  assert.ok(driver.interactive, 'the built-in claude profile asks');
   const run = newRun(driver, prompt);
-  return runThroughRunner(sandbox, driver, { ...run, args: [...run.args, ...TWO_WAY], prompt, env, interactive: true, whileRunning });
+  return runThroughRunner(sandbox, driver, { ...run, prompt, env, whileRunning });
 }
 
 /** Waits until the run is needs_input in a store that is not its owner's (as another window sees it). */

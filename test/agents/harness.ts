@@ -18,6 +18,8 @@ import * as path from 'path';
 import { Writable } from 'stream';
 import { createOutputParser, type OutputSummary } from '../../src/core/outputParsers';
 import { TaskRunner, type RunningTask, type TaskSpec } from '../../src/core/taskRunner';
+import { withoutTwoWayFlags } from './claudeArgs';
+export { withoutTwoWayFlags } from './claudeArgs';
 import { TaskStore } from '../../src/core/taskStore';
 import type { OutputFormat, TaskRow } from '../../src/core/taskTypes';
 import { BUILTIN_PROFILES, expandProfile, passesSessionId, type AgentProfile, type RunMode } from '../../src/extension/model/agentProfiles';
@@ -109,6 +111,8 @@ export interface AgentDriver {
    * writes the run's prompt to the agent's stdin, as the extension does.
    */
   readonly promptOnStdin: boolean;
+  /** The built-in's `interactive`: the agent asks through its stdio (runThroughRunner passes it on unless told otherwise). */
+  readonly interactive: boolean;
   /**
    * `args` (from `args()`) with the prompt as an argument instead, as a user types the command
    * after `agent-tasks run --`: the CLI gives its child no stdin.
@@ -142,7 +146,7 @@ function builtinProfile(kind: AgentKind): AgentProfile {
 }
 
 /** The argv, format, prompt and session handling of a driver: those of the agent's built-in profile. */
-function profileArgv(kind: AgentKind): Pick<AgentDriver, 'format' | 'args' | 'resumeArgs' | 'presetsSessionId' | 'promptOnStdin'> {
+function profileArgv(kind: AgentKind): Pick<AgentDriver, 'format' | 'args' | 'resumeArgs' | 'presetsSessionId' | 'promptOnStdin' | 'interactive'> {
   const profile = builtinProfile(kind);
   const presets = passesSessionId(profile, 'start');
   const expand = (mode: RunMode, prompt: string, sessionId: string): string[] =>
@@ -151,6 +155,7 @@ function profileArgv(kind: AgentKind): Pick<AgentDriver, 'format' | 'args' | 're
     format: profile.format,
     presetsSessionId: presets,
     promptOnStdin: profile.promptInput === 'stdin',
+    interactive: profile.interactive === true,
     args: (prompt, sessionId) => expand('start', prompt, presets && sessionId === '' ? randomUUID() : sessionId),
     resumeArgs: (prompt, sessionId) => {
       if (profile.resumeArgs === undefined) throw new Error(`the built-in "${kind}" profile cannot resume`);
@@ -165,8 +170,12 @@ function claudeDriver(tool: AgentTool): AgentDriver {
     vendor: 'anthropic',
     tool,
     ...profileArgv('claude'),
-    // `-p` is a flag (--print): the prompt is the positional argument.
-    promptAsArgument: (args, prompt) => (args.includes(prompt) ? [...args] : [...args, prompt]),
+    // `-p` is a flag (--print): the prompt is the positional argument. A terminal's run has no
+    // two-way stdio: it runs as a plain -p run (what it may not do is denied and recorded).
+    promptAsArgument: (args, prompt) => {
+      const plain = withoutTwoWayFlags(args);
+      return plain.includes(prompt) ? plain : [...plain, prompt];
+    },
     prepare(sandbox, options = {}) {
       return claudeOfflineEnv(sandbox, sandbox.server.origin, options);
     },
@@ -300,7 +309,7 @@ export interface RunOptions {
   whileRunning?: (task: RunningTask, stdout: () => string) => Promise<void>;
   /** A run that takes longer is killed and the test fails. Default 60 s. */
   timeoutMs?: number;
-  /** The agent asks through stdio (TaskSpec.interactive): its requests go to the journal. */
+  /** The agent asks through stdio (TaskSpec.interactive): its requests go to the journal. Default: the driver's built-in. */
   interactive?: boolean;
   /** A usage limit with a reset time makes the run wait, then resume with this (TaskSpec.resumeAfterLimit). */
   resumeAfterLimit?: TaskSpec['resumeAfterLimit'];
@@ -333,7 +342,7 @@ export async function runThroughRunner(sandbox: Sandbox, driver: AgentDriver, op
       parent_id: options.parentId ?? null,
       env: options.env,
       ...(stdin !== null ? { stdin } : {}),
-      ...(options.interactive ? { interactive: true } : {}),
+      ...((options.interactive ?? driver.interactive) ? { interactive: true } : {}),
       ...(options.resumeAfterLimit ? { resumeAfterLimit: options.resumeAfterLimit } : {}),
     },
     { tee: { stdout: capture } },

@@ -195,7 +195,7 @@ export function groupOfRow(rows: TreeRow[], match: string | RegExp): string | un
   for (const r of rows) {
     const label = r.ariaLabel || r.text;
     if (r.level === 1) {
-      group = /^(Running|Interrupted|History)\b/.exec(label)?.[1] ?? label;
+      group = /^(Needs input|Running|Interrupted|History)\b/.exec(label)?.[1] ?? label;
       continue;
     }
     if (typeof match === 'string' ? label.includes(match) : match.test(label)) return group;

@@ -16,6 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { BUILTIN_PROFILES } from '../../src/extension/model/agentProfiles';
 import { claudeOfflineEnv } from '../agents/agentEnv';
+import { withoutTwoWayFlags } from '../agents/claudeArgs';
 import { ensureAgents, type AgentTool } from '../agents/agentSetup';
 import { startMockModelServer, type MockModelServer, type Step } from '../agents/mockModelServer';
 import type { Logger } from './e2eSetup';
@@ -35,8 +36,10 @@ export interface RealClaude {
   readonly server: MockModelServer;
   /** Claude's private HOME (its ~/.claude with the session transcripts). */
   readonly home: string;
-  /** An `agentTasks.agents` profile: the built-in `claude` profile's argv and prompt input, this install, the mock's environment. */
+  /** An `agentTasks.agents` profile: the built-in `claude` profile (it asks: two-way stdio), this install, the mock's environment. */
   readonly profile: Record<string, unknown>;
+  /** The same without the asking (no `interactive`, no two-way flags): a plain `claude -p` run, whose refused calls are denials. */
+  readonly plainProfile: Record<string, unknown>;
   /** Requests that were not to the model endpoint (through the proxy trap or not). */
   strayRequests(): string[];
   close(): Promise<void>;
@@ -60,13 +63,17 @@ export async function startRealClaude(options: { root: string; steps: readonly S
     format: builtin.format,
     // The built-in takes the prompt on stdin (its args hold no ${prompt}).
     promptInput: builtin.promptInput,
+    ...(builtin.interactive ? { interactive: true } : {}),
     env,
   };
+  const plainProfile: Record<string, unknown> = { ...profile, args: withoutTwoWayFlags(builtin.args), resumeArgs: withoutTwoWayFlags(builtin.resumeArgs ?? []) };
+  delete plainProfile.interactive;
   return {
     tool,
     server,
     home,
     profile,
+    plainProfile,
     // Claude's first probe of its base URL (`HEAD /`) is its own connectivity check, to the mock.
     strayRequests: () => server.requests.filter((r) => r.step === null && !(r.method === 'HEAD' && r.path === '/')).map((r) => `${r.method} ${r.path}`),
     close: () => server.close(),

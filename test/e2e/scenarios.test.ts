@@ -50,6 +50,8 @@ import {
 
 /** Scenario 7's profile (the real Claude Code CLI against the mock model) and the command its model asks for. */
 const CLAUDE_PROFILE = 'claude-real';
+/** The built-in claude profile as it is: it asks (scenario 8). */
+const CLAUDE_ASKING_PROFILE = 'claude-asks';
 const CLAUDE_SHELL = 'echo hi > f.txt';
 
 /** The notification of a run whose supervisor died (one run), and what its Resume tells the session (agentTasks.resumePrompt's default in package.json). */
@@ -267,7 +269,7 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 12 * 60_00
         trust: 'trusted',
         workspace,
         settings: {
-          'agentTasks.agents': { ...fakeProfiles({ argvLog, ticksArgvLog, sleepMs: 8000 }), ...(claude ? { [CLAUDE_PROFILE]: claude.profile } : {}) },
+          'agentTasks.agents': { ...fakeProfiles({ argvLog, ticksArgvLog, sleepMs: 8000 }), ...(claude ? { [CLAUDE_PROFILE]: claude.plainProfile, [CLAUDE_ASKING_PROFILE]: claude.profile } : {}) },
           'agentTasks.defaultAgent': 'fake',
         },
         // No real credential, agent config or proxy of the machine reaches an agent (scenario 7 runs a real one).
@@ -698,6 +700,45 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 12 * 60_00
       assert.ok(modelRequests >= 2, `Claude asked the mock model twice (the tool call, then the answer): ${modelRequests}`);
       assert.deepEqual(claude.strayRequests(), [], 'Claude tried to reach something besides the mock model endpoint');
       log(`scenario 7: ${modelRequests} model requests, no stray request; cost ${String(stored.cost_usd)}`);
+    });
+  });
+
+  test('8. the REAL Claude Code CLI asks (the built-in profile): Needs input in the tree and the status bar, the notification\'s Allow runs the command, then Running, then success (user actions counted)', async () => {
+    await scenario('scenario 8', () => wb, async () => {
+      const w = wb!;
+      const server = cs!;
+      if (!claude) throw new Error(`the real Claude Code CLI could not be set up in before(): ${claudeSetupError}`);
+      const prompt = 'Create g.txt containing hi';
+      const command = 'echo hi > g.txt';
+      // The tool call, then an answer slow enough to see the run back under Running.
+      claude.server.setScript([{ kind: 'shell', command, text: 'I will create the file.' }, { kind: 'slow', seconds: 4, text: 'Created g.txt.' }]);
+      await clearNotifications(w);
+      await runFromPalette(w, CLAUDE_ASKING_PROFILE, prompt);
+
+      const asking = await waitForTaskInGroup(w, prompt, 'Needs input', { timeoutMs: 120_000, extra: /needs input/ });
+      log(`scenario 8: ${JSON.stringify(asking.ariaLabel)}`);
+      await waitForStatusBar(w, 'a task that needs input', (s) => !!s && /1 agent task needs input/.test(s.ariaLabel), 20_000);
+      const toast = await w.waitForNotification(/asks to use Bash/, { timeoutMs: 20_000 });
+      assert.equal(toast.message, `${prompt} asks to use Bash: ${command}`);
+      assert.deepEqual(toast.buttons.slice(0, 1), ['Allow']);
+      assert.ok(toast.buttons.includes('Deny') && toast.buttons.includes('Show'), `the buttons: ${JSON.stringify(toast.buttons)}`);
+      assert.equal(fs.existsSync(path.join(server.workspace, 'g.txt')), false, 'nothing ran before the answer');
+      await shot(w, '8-needs-input.png');
+
+      const userActions: string[] = [];
+      await w.clickNotificationButton(/asks to use Bash/, 'Allow');
+      userActions.push('click "Allow" in the notification');
+      await waitForTaskInGroup(w, prompt, 'Running', { timeoutMs: 20_000 });
+      await waitForTaskInGroup(w, prompt, 'History', { timeoutMs: 60_000, extra: /success/ });
+      log(`scenario 8: user actions from the request to the command running: ${userActions.length} (${userActions.join('; ')})`);
+      assert.equal(userActions.length, 1);
+
+      const stored = await waitForStoreRow(store, `"${prompt}" success`, (r) => r.name === prompt && r.status === 'success');
+      assert.deepEqual(stored.permission_denials, []);
+      assert.deepEqual(stored.pending_requests, []);
+      assert.equal(fs.readFileSync(path.join(server.workspace, 'g.txt'), 'utf8'), 'hi\n', 'the allowed command ran in the workspace');
+      assert.deepEqual(claude.strayRequests(), [], 'Claude tried to reach something besides the mock model endpoint');
+      await clearNotifications(w);
     });
   });
 

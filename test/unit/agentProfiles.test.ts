@@ -43,8 +43,9 @@ test('built-in claude expands to the documented argv, with the prompt on stdin a
   const prompt = '- fix "this"; rm -rf / && echo $HOME\nsecond line ${sessionId}';
   const e = expandProfile(builtin('claude'), 'start', { ...VARS, prompt });
   assert.equal(e.command, 'claude');
-  assert.deepEqual(e.args, ['-p', '--output-format', 'stream-json', '--verbose', '--session-id', 'sess-1']);
+  assert.deepEqual(e.args, ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose', '--permission-prompt-tool', 'stdio', '--session-id', 'sess-1']);
   assert.equal(e.stdin, prompt, 'the prompt byte for byte, placeholders in it untouched');
+  assert.equal(e.interactive, true, 'it asks: requests go to the journal, the prompt is its first user message');
   assert.equal(e.format, 'claude-stream-json');
   assert.equal(e.shell, false);
   assert.equal('AGENT_TASKS_PROMPT' in e.env, false, 'not in the environment either (128 KB per string there too)');
@@ -53,7 +54,8 @@ test('built-in claude expands to the documented argv, with the prompt on stdin a
 
 test('built-in claude resume and codex start/resume argv', () => {
   const resume = expandProfile(builtin('claude'), 'resume', VARS);
-  assert.deepEqual(resume.args, ['-p', '--resume', 'sess-1', '--output-format', 'stream-json', '--verbose']);
+  assert.deepEqual(resume.args, ['-p', '--resume', 'sess-1', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose', '--permission-prompt-tool', 'stdio']);
+  assert.equal(resume.interactive, true);
   assert.equal(resume.stdin, 'Fix it');
   // The sandbox that lets edits and commands run; -s and --skip-git-repo-check are `exec` options, before `resume`; `-` reads the prompt from stdin.
   const codex = expandProfile(builtin('codex'), 'start', VARS);
@@ -85,7 +87,7 @@ test('built-ins: claude, codex, gemini, in that order, each valid as a user prof
     assert.equal(p.source, 'built-in');
     assert.ok((OUTPUT_FORMATS as readonly string[]).includes(p.format), p.name);
     // The same checks a user's copy of it goes through.
-    const copy = ok(validateProfile(p.name, { command: p.command, args: [...p.args], resumeArgs: p.resumeArgs, format: p.format, promptInput: p.promptInput }, 'user'));
+    const copy = ok(validateProfile(p.name, { command: p.command, args: [...p.args], resumeArgs: p.resumeArgs, format: p.format, promptInput: p.promptInput, interactive: p.interactive }, 'user'));
     assert.deepEqual({ ...copy, source: 'built-in' }, p);
     assert.ok(p.resumeArgs?.includes('${sessionId}'), `${p.name} resumes by session id`);
     assert.equal(usesPrompt(p), true, p.name);
@@ -284,8 +286,8 @@ test('orderForPicking puts the default first', () => {
 
 test('profileCommandPreview', () => {
   // `< ${prompt}`: the prompt is written to its standard input.
-  assert.equal(profileCommandPreview(builtin('claude')), 'claude -p --output-format stream-json --verbose --session-id ${sessionId} < ${prompt}');
-  assert.equal(profileCommandPreview(builtin('claude'), 'resume'), 'claude -p --resume ${sessionId} --output-format stream-json --verbose < ${prompt}');
+  assert.equal(profileCommandPreview(builtin('claude')), 'claude -p --input-format stream-json --output-format stream-json --verbose --permission-prompt-tool stdio --session-id ${sessionId} < ${prompt}');
+  assert.equal(profileCommandPreview(builtin('claude'), 'resume'), 'claude -p --resume ${sessionId} --input-format stream-json --output-format stream-json --verbose --permission-prompt-tool stdio < ${prompt}');
   assert.equal(profileCommandPreview(builtin('codex')), 'codex exec --json -s workspace-write --skip-git-repo-check - < ${prompt}');
   assert.equal(profileCommandPreview(builtin('codex'), 'resume'), 'codex exec --json -s workspace-write --skip-git-repo-check resume ${sessionId} - < ${prompt}');
   assert.equal(profileCommandPreview(builtin('gemini')), 'gemini -m gemini-2.5-flash --output-format stream-json --approval-mode yolo --session-id ${sessionId} < ${prompt}');
@@ -493,4 +495,15 @@ test('the accepted patterns really keep the prompt from being parsed', { skip: p
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('interactive: a boolean, only with claude-stream-json and the prompt on stdin, never through a shell', () => {
+  const good = ok(validateProfile('ask', { command: 'claude', args: ['-p'], format: 'claude-stream-json', promptInput: 'stdin', interactive: true }, 'user'));
+  assert.equal(good.interactive, true);
+  assert.equal(expandProfile(good, 'start', VARS).interactive, true);
+  assert.equal(expandProfile(ok(validateProfile('plain', { command: 'claude', args: ['-p'], promptInput: 'stdin' }, 'user')), 'start', VARS).interactive, false);
+  assert.match(problem(validateProfile('a', { command: 'claude', format: 'claude-stream-json', promptInput: 'stdin', interactive: 'yes' }, 'user')), /"interactive" must be true or false/);
+  assert.match(problem(validateProfile('b', { command: 'codex', format: 'codex-json', promptInput: 'stdin', interactive: true }, 'user')), /"interactive" needs "format": "claude-stream-json"/);
+  assert.match(problem(validateProfile('c', { command: 'claude', args: ['${prompt}'], format: 'claude-stream-json', interactive: true }, 'user')), /"interactive" needs "promptInput": "stdin"/);
+  assert.match(problem(validateProfile('d', { command: 'claude', format: 'claude-stream-json', promptInput: 'stdin', shell: true, interactive: true }, 'user')), /cannot go with "shell": true/);
 });

@@ -236,7 +236,7 @@ test('usage errors exit 2 with a message; --help exits 0', async (t) => {
   assert.match(help.stdout, /^Usage: agent-tasks \[--store DIR\] <command> \[options\]\n/);
   const runHelp = await cli(['run', '--help']);
   assert.equal(runHelp.code, 0);
-  assert.match(runHelp.stdout, /^Usage: agent-tasks run \[options\] \[--\] CMD \[ARGS…\]\n/);
+  assert.match(runHelp.stdout, /^Usage: agent-tasks run \[options\] \[--\] CMD \[ARGS…\]  \|  run --agent NAME \[options\] PROMPT\n/);
   assert.match(runHelp.stdout, /--session-id ID/);
   // Everything after the command name belongs to the command, --help included.
   assert.deepEqual(await fsp.readdir(path.dirname(store)), ['work']);

@@ -115,6 +115,8 @@ test('settings: names, types, defaults, descriptions', () => {
     'agentTasks.history.maxAgeDays',
     'agentTasks.history.maxEntries',
     'agentTasks.onWindowClose',
+    'agentTasks.permissions.timeoutMinutes',
+    'agentTasks.resumeAfterUsageLimit',
     'agentTasks.resumePrompt',
     'agentTasks.statusBar.enabled',
   ]);
@@ -127,6 +129,8 @@ test('settings: names, types, defaults, descriptions', () => {
   assert.equal(props['agentTasks.defaultAgent'].default, 'claude');
   assert.equal(props['agentTasks.autoResume'].default, false);
   assert.equal(props['agentTasks.onWindowClose'].default, 'keepRunning');
+  assert.equal(props['agentTasks.permissions.timeoutMinutes'].default, 0);
+  assert.equal(props['agentTasks.resumeAfterUsageLimit'].default, true);
   assert.deepEqual(props['agentTasks.onWindowClose'].enum, ['keepRunning', 'stop']);
   assert.equal(props['agentTasks.resumePrompt'].default, DEFAULT_RESUME_PROMPT, 'the manifest and the code agree');
   const profile = props['agentTasks.agents'].additionalProperties.anyOf[0];
@@ -134,7 +138,7 @@ test('settings: names, types, defaults, descriptions', () => {
   assert.deepEqual(profile.properties.format.enum, [...OUTPUT_FORMATS]);
   assert.deepEqual(profile.properties.args.items, { type: 'string' });
   // Every field validateProfile reads is in the schema (additionalProperties: false would flag it otherwise).
-  assert.deepEqual(Object.keys(profile.properties).sort(), ['args', 'command', 'env', 'format', 'promptInput', 'resumeArgs', 'shell']);
+  assert.deepEqual(Object.keys(profile.properties).sort(), ['args', 'command', 'env', 'format', 'interactive', 'promptInput', 'resumeArgs', 'shell']);
   assert.deepEqual(profile.properties.promptInput.enum, [...PROMPT_INPUTS]);
   assert.equal(profile.properties.promptInput.default, 'argument', 'a profile that says nothing keeps its prompt where ${prompt} stands');
   assert.equal(profile.properties.promptInput.enumDescriptions.length, PROMPT_INPUTS.length);

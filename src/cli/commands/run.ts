@@ -12,6 +12,7 @@ import { EXIT_USAGE, JSON_OPTION, PROGRAM, STORE_OPTION, writeErr, writeOut } fr
 import { NAME_MAX_CHARS, publicRow } from '../format';
 import { closeStore, getCliScript, openStore } from '../store';
 import type { Command } from './command';
+import { profileRunSpec } from '../agentProfile';
 
 /** How often a run's store catches up (cancel requests) besides file events. */
 const CANCEL_POLL_MS = 1_000;
@@ -22,19 +23,24 @@ export const runCommand: Command = {
   def: {
     name: 'run',
     summary: 'Run a command as a journaled task, streaming its output; exits with its exit code.',
-    usage: 'run [options] [--] CMD [ARGS…]',
+    usage: 'run [options] [--] CMD [ARGS…]  |  run --agent NAME [options] PROMPT',
     positionals: 'command',
     options: [
       { name: 'name', value: 'NAME', description: 'A name for the task (default: the command line)' },
       { name: 'format', value: 'FORMAT', description: `How to read its stdout: ${OUTPUT_FORMATS.join(' | ')} (default: guessed from the command)` },
       { name: 'cwd', value: 'DIR', description: 'The working folder (default: the current folder)' },
       { name: 'session-id', value: 'ID', description: "The agent's session id, if known before it starts" },
-      { name: 'agent', value: 'AGENT', description: 'The agent kind, e.g. claude or codex (default: guessed from the command)' },
+      { name: 'agent', value: 'NAME', description: 'With one PROMPT argument: run the agent profile NAME (claude, codex, gemini, or yours). With a command line: the agent kind recorded for it (default: guessed)' },
       { name: 'detach', description: "Return at once: a supervisor process runs the task with no terminal; the task's id is the last line printed" },
       JSON_OPTION,
       STORE_OPTION,
     ],
     details: [
+      '`run --agent NAME PROMPT` runs an agent profile as the editor does: the built-ins (claude, codex,',
+      'gemini) and your `agentTasks.agents` from VS Code\'s user settings.json (or the file named by',
+      '$AGENT_TASKS_SETTINGS), with PROMPT as the prompt. A profile that asks (the built-in claude) shows',
+      'needs_input when the agent asks; answer it from another terminal (`agent-tasks answer ID allow`)',
+      'or a VS Code window.',
       'The command is run directly (no shell), with the current environment. Everything from the first',
       'non-option argument (or after `--`) is the command line, taken verbatim.',
       'The format defaults to claude-stream-json for `claude … --output-format stream-json` and to',
@@ -51,7 +57,7 @@ export const runCommand: Command = {
 };
 
 async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
-  const spec = runSpec(parsed);
+  const spec = await runSpec(parsed);
   if (hasFlag(parsed, 'detach')) return runDetached(spec, storeDir, hasFlag(parsed, 'json'));
   const store = await openStore(storeDir, 'write');
   try {
@@ -126,9 +132,20 @@ function listenForCancelRequests(store: TaskStore): () => void {
   };
 }
 
-function runSpec(parsed: ParsedArgs): TaskSpec {
+async function runSpec(parsed: ParsedArgs): Promise<TaskSpec> {
   const [command, ...args] = parsed.commandLine;
   if (command === undefined || command === '') throw new UsageError('missing the command to run', 'run');
+  const profileName = optionValue(parsed, 'agent');
+  if (profileName !== undefined && args.length === 0) {
+    for (const flag of ['format', 'session-id']) if (optionValue(parsed, flag) !== undefined) throw new UsageError(`--${flag} goes with a command line, not with --agent NAME PROMPT (the profile says it)`, 'run');
+    const cwdFlag = optionValue(parsed, 'cwd');
+    if (cwdFlag !== undefined && cwdFlag.trim() === '') throw new UsageError('--cwd must not be empty', 'run');
+    const { spec, warnings } = await profileRunSpec(profileName, command, path.resolve(cwdFlag ?? process.cwd()));
+    for (const w of warnings) writeErr(`${PROGRAM}: ${w}\n`);
+    const nameFlag = optionValue(parsed, 'name');
+    if (nameFlag !== undefined && nameFlag.trim() === '') throw new UsageError('--name must not be empty', 'run');
+    return nameFlag !== undefined ? { ...spec, name: nameFlag } : spec;
+  }
   const formatFlag = optionValue(parsed, 'format');
   if (formatFlag !== undefined && !OUTPUT_FORMATS.includes(formatFlag as OutputFormat)) {
     throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}`, 'run');

@@ -55,6 +55,12 @@ export interface AgentProfile {
   readonly shell: boolean;
   /** Default `"argument"`. */
   readonly promptInput: PromptInput;
+  /**
+   * The agent asks through its stdio (Claude Code's `--input-format stream-json
+   * --permission-prompt-tool stdio`): its permission requests and questions are answered from the
+   * editor or `agent-tasks answer`. Needs `promptInput: "stdin"` and format `claude-stream-json`.
+   */
+  readonly interactive?: boolean;
 }
 
 export type ProfileEntry =
@@ -98,18 +104,25 @@ export type ProfileEntry =
  *     bytes (the runner writes them at once) and truncates stdin past 8 MB.
  *   A run then gets no AGENT_TASKS_PROMPT either: one environment string is held to the same
  *   128 KB as one argument.
+ * - Claude asks (`interactive`): `--input-format stream-json --permission-prompt-tool stdio`. The
+ *   prompt is the first user message on stdin; a tool call that needs permission, and every
+ *   AskUserQuestion, becomes a request in the journal (status needs_input), answered from any
+ *   window or `agent-tasks answer`; stdin closes after its result line (src/core/agentConversation.ts).
+ *   A profile of your own with `--permission-mode` / `--allowedTools` and no `interactive` runs as
+ *   before: what it may not do is denied and recorded.
  */
 export const BUILTIN_PROFILES: readonly AgentProfile[] = [
   {
     name: 'claude',
     source: 'built-in',
     command: 'claude',
-    args: ['-p', '--output-format', 'stream-json', '--verbose', '--session-id', '${sessionId}'],
-    resumeArgs: ['-p', '--resume', '${sessionId}', '--output-format', 'stream-json', '--verbose'],
+    args: ['-p', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose', '--permission-prompt-tool', 'stdio', '--session-id', '${sessionId}'],
+    resumeArgs: ['-p', '--resume', '${sessionId}', '--input-format', 'stream-json', '--output-format', 'stream-json', '--verbose', '--permission-prompt-tool', 'stdio'],
     format: 'claude-stream-json',
     env: {},
     shell: false,
     promptInput: 'stdin',
+    interactive: true,
   },
   {
     name: 'codex',
@@ -706,6 +719,17 @@ export function validateProfile(name: string, raw: unknown, source: ProfileSourc
     else problems.push(`"promptInput" must be ${PROMPT_INPUTS.map((i) => `"${i}"`).join(' or ')}, not ${describeType(raw.promptInput)}`);
   }
 
+  let interactive = false;
+  if (raw.interactive !== undefined) {
+    if (typeof raw.interactive !== 'boolean') problems.push(`"interactive" must be true or false, not ${describeType(raw.interactive)}`);
+    else interactive = raw.interactive;
+  }
+  if (interactive) {
+    if (format !== 'claude-stream-json') problems.push(`"interactive" needs "format": "claude-stream-json" (Claude Code's two-way stream-json), not "${format}"`);
+    if (promptInput !== 'stdin') problems.push('"interactive" needs "promptInput": "stdin": the prompt is the first message on the agent\'s standard input');
+    if (shell) problems.push('"interactive" cannot go with "shell": true');
+  }
+
   const checkPlaceholders = (field: string, text: string, commandLine: boolean, parsed?: ParsedArgument): void => {
     for (const p of placeholdersIn(text)) {
       if (!isPlaceholder(p)) {
@@ -739,7 +763,7 @@ export function validateProfile(name: string, raw: unknown, source: ProfileSourc
     kind: 'ok',
     name,
     source,
-    profile: { name, source, command, args, ...(resumeArgs !== undefined ? { resumeArgs } : {}), format, env, shell, promptInput },
+    profile: { name, source, command, args, ...(resumeArgs !== undefined ? { resumeArgs } : {}), format, env, shell, promptInput, ...(interactive ? { interactive } : {}) },
   };
 }
 
@@ -863,6 +887,8 @@ export interface ExpandedCommand {
   readonly format: OutputFormat;
   /** What to write to the agent's standard input (then closed): the prompt, for `promptInput: "stdin"`; else null (stdin is /dev/null). */
   readonly stdin: string | null;
+  /** The agent asks through its stdio (the profile's `interactive`). */
+  readonly interactive: boolean;
 }
 
 /** Replaces placeholders in one string, in one pass: a prompt holding `${sessionId}` stays as typed. */
@@ -897,7 +923,15 @@ export function expandProfile(profile: AgentProfile, mode: RunMode, vars: Expans
   const onStdin = profile.promptInput === 'stdin';
   // Not for a prompt on stdin: an environment string has the same 128 KB limit as an argument (E2BIG).
   if (vars.prompt !== null && !onStdin) env[ENV_PROMPT] = vars.prompt;
-  return { command: substitute(profile.command, vars), args, env, shell: profile.shell, format: profile.format, stdin: onStdin ? vars.prompt ?? '' : null };
+  return {
+    command: substitute(profile.command, vars),
+    args,
+    env,
+    shell: profile.shell,
+    format: profile.format,
+    stdin: onStdin ? vars.prompt ?? '' : null,
+    interactive: profile.interactive === true,
+  };
 }
 
 /** The profile's command line with its placeholders, for pickers and tooltips (display only). */

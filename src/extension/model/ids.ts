@@ -19,6 +19,7 @@ export const Commands = {
   clearHistory: 'agentTasks.clearHistory',
   refresh: 'agentTasks.refresh',
   showLog: 'agentTasks.showLog',
+  answer: 'agentTasks.answer',
 } as const;
 
 /** Registered but not contributed: the tree's "Show more" item runs it. */
@@ -29,6 +30,9 @@ export const ContextKeys = {
   /** 'loading' | 'ready' | 'failed' */
   state: 'agentTasks.state',
   hasInterrupted: 'agentTasks.hasInterrupted',
+  hasNeedsInput: 'agentTasks.hasNeedsInput',
 } as const;
 
 export const OUTPUT_SCHEME = 'agent-tasks-output';
+/** Read-only documents with an agent request's details. */
+export const REQUEST_SCHEME = 'agent-tasks-request';

@@ -12,6 +12,8 @@ export const RESUME_PROMPT_SETTING = 'agentTasks.resumePrompt';
 export const AUTO_RESUME_SETTING = 'agentTasks.autoResume';
 export const ON_WINDOW_CLOSE_SETTING = 'agentTasks.onWindowClose';
 export type OnWindowClose = 'keepRunning' | 'stop';
+export const PERMISSION_TIMEOUT_SETTING = 'agentTasks.permissions.timeoutMinutes';
+export const RESUME_AFTER_LIMIT_SETTING = 'agentTasks.resumeAfterUsageLimit';
 /** What a resumed session is told when the user did not type a message (agentTasks.resumePrompt's default). */
 export const DEFAULT_RESUME_PROMPT = 'You were interrupted. Continue where you left off.';
 const RESUME_PROMPT_MAX_CHARS = 10_000;
@@ -56,4 +58,11 @@ export function parseBoolean(setting: string, raw: unknown, fallback: boolean): 
   if (raw === undefined || raw === null) return { value: fallback, problems: [] };
   if (typeof raw === 'boolean') return { value: raw, problems: [] };
   return { value: fallback, problems: [`${setting} must be true or false, not ${JSON.stringify(raw)}; using ${fallback}.`] };
+}
+
+/** agentTasks.permissions.timeoutMinutes as milliseconds; 0 (the default) waits for an answer as long as the run lives. */
+export function parsePermissionTimeout(raw: unknown): Parsed<number> {
+  if (raw === undefined || raw === null) return { value: 0, problems: [] };
+  if (typeof raw === 'number' && Number.isFinite(raw) && raw >= 0) return { value: Math.round(raw * 60_000), problems: [] };
+  return { value: 0, problems: [`${PERMISSION_TIMEOUT_SETTING} must be a number of minutes (0 or more), not ${JSON.stringify(raw)}; requests wait for an answer.`] };
 }

@@ -8,7 +8,7 @@ import { taskLabel } from './taskPresentation';
 
 export interface StatusBarInput {
   readonly enabled: boolean;
-  /** Tasks this window runs. */
+  /** Live tasks of every window and terminal (running, needs_input, waiting). */
   readonly running: readonly TaskRow[];
   /** Unresolved interrupted tasks in the store (any window's). */
   readonly interruptedCount: number;
@@ -26,27 +26,38 @@ export interface StatusBarView {
 const TOOLTIP_MAX_TASKS = 10;
 
 export function statusBarView(input: StatusBarInput): StatusBarView {
-  const n = input.running.length;
+  const asking = input.running.filter((r) => r.status === 'needs_input');
+  const running = input.running.filter((r) => r.status !== 'needs_input');
+  const k = asking.length;
+  const n = running.length;
   const m = input.interruptedCount;
-  if (!input.enabled || (n === 0 && m === 0)) return { visible: false, text: '', tooltip: '', warning: false, ariaLabel: '' };
+  if (!input.enabled || (n === 0 && m === 0 && k === 0)) return { visible: false, text: '', tooltip: '', warning: false, ariaLabel: '' };
   const text: string[] = [];
+  if (k > 0) text.push(`$(bell-dot) ${k}`);
   if (n > 0) text.push(`$(sync~spin) ${n}`);
   if (m > 0) text.push(`$(warning) ${m}`);
   const tooltip: string[] = [];
   const aria: string[] = [];
+  if (k > 0) {
+    tooltip.push(`${plural(k, 'agent task')} ${k === 1 ? 'needs' : 'need'} your answer:`);
+    for (const row of asking.slice(0, TOOLTIP_MAX_TASKS)) tooltip.push(`• ${taskLabel(row)}: ${row.pending_requests[0]?.tool ?? 'a request'}`);
+    if (k > TOOLTIP_MAX_TASKS) tooltip.push(`• … and ${k - TOOLTIP_MAX_TASKS} more`);
+    tooltip.push('');
+    aria.push(`${plural(k, 'agent task')} ${k === 1 ? 'needs' : 'need'} input`);
+  }
   if (n > 0) {
-    tooltip.push(`${plural(n, 'agent task')} running in this window:`);
-    for (const row of input.running.slice(0, TOOLTIP_MAX_TASKS)) {
+    tooltip.push(`${plural(n, 'agent task')} running:`);
+    for (const row of running.slice(0, TOOLTIP_MAX_TASKS)) {
       tooltip.push(`• ${taskLabel(row)} (${row.agent ? `${row.agent}, ` : ''}started ${formatClock(row.started_at)})`);
     }
     if (n > TOOLTIP_MAX_TASKS) tooltip.push(`• … and ${n - TOOLTIP_MAX_TASKS} more`);
     aria.push(`${plural(n, 'agent task')} running`);
   }
   if (m > 0) {
-    if (tooltip.length > 0) tooltip.push('');
+    if (tooltip.length > 0 && tooltip[tooltip.length - 1] !== '') tooltip.push('');
     tooltip.push(`${plural(m, 'interrupted agent task')} can be recovered.`);
     aria.push(`${plural(m, 'interrupted agent task')} to recover`);
   }
   tooltip.push('', 'Click to show the Agent Tasks view.');
-  return { visible: true, text: text.join(' '), tooltip: tooltip.join('\n'), warning: m > 0, ariaLabel: aria.join(', ') };
+  return { visible: true, text: text.join(' '), tooltip: tooltip.join('\n'), warning: m > 0 || k > 0, ariaLabel: aria.join(', ') };
 }

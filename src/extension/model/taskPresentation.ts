@@ -231,11 +231,14 @@ export function taskTooltipMarkdown(row: TaskRow, ctx: TooltipContext): string {
 // ---------------------------------------------------------------------------------------------
 // Grouping and paging
 
-export type GroupKind = 'running' | 'interrupted' | 'history';
+export type GroupKind = 'needsInput' | 'running' | 'interrupted' | 'history';
 
 export const HISTORY_PAGE_SIZE = 50;
 
 export interface TreeSnapshot {
+  /** Live runs whose agent waits for an answer: shown first, in their own group. */
+  readonly needsInput: readonly TaskRow[];
+  /** The other live runs (running, waiting). */
   readonly running: readonly TaskRow[];
   readonly interrupted: readonly TaskRow[];
   readonly history: readonly TaskRow[];
@@ -263,7 +266,8 @@ export function buildSnapshot(input: {
   const shown = input.pages * HISTORY_PAGE_SIZE;
   const history = input.finished.filter((r) => !isUnresolvedInterrupted(r));
   return {
-    running: input.running,
+    needsInput: input.running.filter((r) => r.status === 'needs_input'),
+    running: input.running.filter((r) => r.status !== 'needs_input'),
     interrupted: input.interrupted,
     history: history.slice(0, shown),
     historyHasMore: history.length > shown,
@@ -272,23 +276,40 @@ export function buildSnapshot(input: {
 }
 
 export function isEmptySnapshot(s: TreeSnapshot): boolean {
-  return s.running.length === 0 && s.interrupted.length === 0 && s.history.length === 0;
+  return s.needsInput.length === 0 && s.running.length === 0 && s.interrupted.length === 0 && s.history.length === 0;
 }
 
-/** Running and History always (once there is anything at all); Interrupted only while some wait for recovery. */
+/**
+ * Running and History always (once there is anything at all); Needs input at the top while an
+ * agent waits for an answer; Interrupted only while some wait for recovery.
+ */
 export function visibleGroups(s: TreeSnapshot): GroupKind[] {
   if (isEmptySnapshot(s)) return [];
-  return s.interrupted.length > 0 ? ['running', 'interrupted', 'history'] : ['running', 'history'];
+  const groups: GroupKind[] = [];
+  if (s.needsInput.length > 0) groups.push('needsInput');
+  groups.push('running');
+  if (s.interrupted.length > 0) groups.push('interrupted');
+  groups.push('history');
+  return groups;
 }
 
 export function groupRows(s: TreeSnapshot, kind: GroupKind): readonly TaskRow[] {
-  return kind === 'running' ? s.running : kind === 'interrupted' ? s.interrupted : s.history;
+  return kind === 'needsInput' ? s.needsInput : kind === 'running' ? s.running : kind === 'interrupted' ? s.interrupted : s.history;
 }
 
-export const GROUP_LABELS: Record<GroupKind, string> = { running: 'Running', interrupted: 'Interrupted', history: 'History' };
+export const GROUP_LABELS: Record<GroupKind, string> = { needsInput: 'Needs input', running: 'Running', interrupted: 'Interrupted', history: 'History' };
+
+/** Groups whose rows are live: their elapsed times tick. */
+export function isLiveGroup(kind: GroupKind): boolean {
+  return kind === 'needsInput' || kind === 'running';
+}
 
 export function groupDescription(s: TreeSnapshot, kind: GroupKind): string {
   switch (kind) {
+    case 'needsInput': {
+      const open = s.needsInput.reduce((n, r) => n + Math.max(1, r.pending_requests.length), 0);
+      return `${open} to answer`;
+    }
     case 'running':
       return s.running.length === 0 ? 'none' : String(s.running.length);
     case 'interrupted':

@@ -1,0 +1,76 @@
+/**
+ * `agent-tasks run --agent NAME PROMPT`: a profile by name, as the editor runs it — the built-ins
+ * and the user's `agentTasks.agents` from VS Code's user settings.json (JSON with comments).
+ * Workspace settings are not read: a terminal is not a workspace, and a folder's settings must
+ * not choose what runs.
+ */
+import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { vscodeUserSettingsFile } from '../core/storeLocation';
+import type { TaskSpec } from '../core/taskRunner';
+import { expandProfile, passesSessionId, resolveProfiles } from '../extension/model/agentProfiles';
+import { parseJsonc, settingFromFile } from '../extension/model/restrictedSettings';
+import { parseBoolean, parsePermissionTimeout, parseResumePrompt, RESUME_AFTER_LIMIT_SETTING } from '../extension/model/settings';
+import { UsageError } from './argParser';
+import { NAME_MAX_CHARS } from './format';
+import { capChars } from '../core/outputParsers';
+
+/** Overrides where the user settings are read from (VS Code Insiders, forks, portable mode, tests). */
+export const SETTINGS_ENV = 'AGENT_TASKS_SETTINGS';
+
+export interface ProfileRun {
+  readonly spec: TaskSpec;
+  /** Things worth saying on stderr (an unreadable settings file). */
+  readonly warnings: string[];
+}
+
+export async function profileRunSpec(name: string, prompt: string, cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ProfileRun> {
+  const warnings: string[] = [];
+  const file = env[SETTINGS_ENV] || vscodeUserSettingsFile();
+  let settings: unknown;
+  try {
+    const text = await fsp.readFile(file, 'utf8');
+    settings = parseJsonc(text);
+    if (settings === undefined && text.trim() !== '') warnings.push(`${file} could not be read as JSON with comments: only the built-in profiles are known`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') warnings.push(`${file} could not be read (${(err as Error).message}): only the built-in profiles are known`);
+  }
+  const resolved = resolveProfiles({ user: settingFromFile(settings, 'agentTasks.agents') }, true);
+  const entry = resolved.entries.find((e) => e.name === name);
+  if (!entry) throw new UsageError(`no agent profile ${JSON.stringify(name)} (known: ${resolved.entries.map((e) => e.name).join(', ')}; yours are read from ${file})`, 'run');
+  if (entry.kind !== 'ok') throw new UsageError(entry.problem, 'run');
+  const timeout = parsePermissionTimeout(settingFromFile(settings, 'agentTasks.permissions.timeoutMinutes'));
+  warnings.push(...timeout.problems);
+  const profile = entry.profile;
+  const taskId = randomUUID();
+  const sessionId = randomUUID();
+  const expanded = expandProfile(profile, 'start', { prompt, sessionId, workspaceFolder: cwd, taskId });
+  // As in the editor: a usage limit with a reset time is waited out, then the session continues.
+  const waitOutLimits = parseBoolean(RESUME_AFTER_LIMIT_SETTING, settingFromFile(settings, RESUME_AFTER_LIMIT_SETTING), true);
+  const followUp = parseResumePrompt(settingFromFile(settings, 'agentTasks.resumePrompt'));
+  warnings.push(...waitOutLimits.problems, ...followUp.problems);
+  const resumed =
+    waitOutLimits.value && profile.resumeArgs !== undefined && passesSessionId(profile, 'start')
+      ? expandProfile(profile, 'resume', { prompt: followUp.value, sessionId, workspaceFolder: cwd, taskId })
+      : undefined;
+  return {
+    warnings,
+    spec: {
+      id: taskId,
+      name: capChars(prompt.split('\n')[0].trim() || name, NAME_MAX_CHARS),
+      agent: name,
+      command: expanded.command,
+      args: expanded.args,
+      cwd,
+      workspace: cwd,
+      prompt,
+      format: expanded.format,
+      session_id: passesSessionId(profile, 'start') ? sessionId : null,
+      env: expanded.env,
+      shell: expanded.shell,
+      ...(expanded.stdin !== null ? { stdin: expanded.stdin } : {}),
+      ...(expanded.interactive ? { interactive: true, requestTimeoutMs: timeout.value } : {}),
+      ...(resumed ? { resumeAfterLimit: { args: resumed.args, ...(resumed.stdin !== null ? { stdin: resumed.stdin } : {}) } } : {}),
+    },
+  };
+}
