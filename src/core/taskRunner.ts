@@ -702,7 +702,9 @@ function decideOutcome(
   const agentError = summary.isError === true ? summary.errorMessage ?? `The agent reported an error (${summary.resultSubtype ?? 'unknown'})` : null;
   // An agent that refuses to start (Codex outside a trusted folder, Gemini without auth, an
   // unknown option) says why on stderr only: its last line is the reason.
-  const lastStderr = lastDisplayLine(Buffer.from(stderrTail).toString('utf8'));
+  // A Rust agent (Codex) prints "Error: …" and then a backtrace: the reason is above it.
+  const tail = Buffer.from(stderrTail).toString('utf8');
+  const lastStderr = lastDisplayLine(tail.split(/\n\s*Stack backtrace:/)[0]) ?? lastDisplayLine(tail);
   const said = lastStderr === null ? '' : `: ${oneLineUntrusted(lastStderr, STDERR_REASON_MAX_CHARS)}`;
   // A signal-killed child has code === null.
   if (signal !== null) return { status: 'failed', exit_code, signal, error: agentError ?? `Killed by ${signal}${said}` };

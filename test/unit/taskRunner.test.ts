@@ -163,6 +163,13 @@ test("an agent that refuses to start says why on stderr: its last line is the ro
   assert.equal(killed.error, 'Killed by SIGKILL: fatal: out of memory');
   const quiet = await (await runner.start(nodeScript(work, 'process.exit(4)'))).done;
   assert.equal(quiet.error, 'Exited with code 4', 'nothing on stderr: the code alone');
+  // Codex (Rust) puts a backtrace after its error: the reason is the line above it (seen with a prompt over its 1 MiB limit).
+  const rust = [
+    'process.stderr.write("Error: turn/start failed: Input exceeds the maximum length of 1048576 characters.\\n\\nStack backtrace:\\n   0: <unknown>\\n   9: <unknown>\\n");',
+    'process.exit(1)',
+  ].join('');
+  const backtrace = await (await runner.start(nodeScript(work, rust))).done;
+  assert.equal(backtrace.error, 'Exited with code 1: Error: turn/start failed: Input exceeds the maximum length of 1048576 characters.');
 });
 
 test('a child killed by a signal fails the task with the signal and no exit code', async (t) => {
