@@ -12,6 +12,7 @@ import { runCli } from '../helpers/cliProcess';
 import { signalZeroSucceeds } from '../helpers/processes';
 import { makeTempDir } from '../helpers/tempDir';
 import { waitFor } from '../helpers/waitFor';
+import { readRow } from '../helpers/storeRows';
 
 /**
  * A run's supervisor (src/core/supervisor.ts, started by supervisorLaunch.ts) owns the run: the
@@ -35,15 +36,6 @@ async function newStore(): Promise<{ dir: string; cleanup: () => Promise<void> }
   // A store is created by the editor or the CLI; a supervisor only appends to it.
   await (await TaskStore.open({ dir: temp.dir, rotationGraceMs: 0 })).close();
   return temp;
-}
-
-async function readRow(dir: string, id: string): Promise<TaskRow | undefined> {
-  const store = await TaskStore.open({ dir, readOnly: true });
-  try {
-    return await store.getTask(id);
-  } finally {
-    await store.close();
-  }
 }
 
 function waitForEnd(dir: string, id: string, timeoutMs = 30_000): Promise<TaskRow> {

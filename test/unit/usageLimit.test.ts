@@ -18,6 +18,7 @@ import { TaskStore } from '../../src/core/taskStore';
 import type { RunJournal, TaskRow } from '../../src/core/taskTypes';
 import { LimitWaits, MAX_LIMIT_WAIT_MS, RunUsage, usageLimitOf } from '../../src/core/usageLimit';
 import { waitFor } from '../helpers/waitFor';
+import { readRow } from '../helpers/storeRows';
 
 // out/test/unit → the repository's test/fixtures (plain JS and recordings, not compiled).
 const FAKE_AGENT = path.resolve(__dirname, '../../../test/fixtures/fakeAgent.js');
@@ -349,15 +350,6 @@ test('resumeAfterLimit is checked with the spec', async (t) => {
 
 /** out/test/unit → out/src/cli/supervisorMain.js (tsc output; the package ships it bundled as dist/supervisor.js). */
 const SUPERVISOR = path.resolve(__dirname, '../../src/cli/supervisorMain.js');
-
-async function readRow(dir: string, id: string): Promise<TaskRow | undefined> {
-  const store = await TaskStore.open({ dir, readOnly: true });
-  try {
-    return await store.getTask(id);
-  } finally {
-    await store.close();
-  }
-}
 
 function isAlive(pid: number): boolean {
   try {
