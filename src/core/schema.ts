@@ -132,9 +132,8 @@ export function schemaVersion(db: Database): number {
   return Number(db.exec('PRAGMA user_version')[0].values[0][0]);
 }
 
-/** Applies the migrations the database lacks; returns how many ran. */
-export function migrate(db: Database): number {
-  const from = schemaVersion(db);
+/** Applies the migrations the database lacks (from `from`, when the caller read it already); returns how many ran. */
+export function migrate(db: Database, from: number = schemaVersion(db)): number {
   for (let v = from; v < MIGRATIONS.length; v++) {
     db.exec('BEGIN');
     try {

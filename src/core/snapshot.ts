@@ -175,7 +175,7 @@ export async function loadSnapshot(SQL: SqlJsStatic, dir: string, options: { rea
       }
       if (!problem) {
         tuneInMemory(db);
-        if (fileVersion <= SCHEMA_VERSION) migrate(db);
+        if (fileVersion < SCHEMA_VERSION) migrate(db, fileVersion);
         return { db, coveredSeq: coveredSeqOf(db), fileVersion, verifiedBy };
       }
       db.close();

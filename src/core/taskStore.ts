@@ -194,7 +194,8 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
     store.needsSnapshot = state.needsSnapshot;
     await store.exclusive(() => store.settleOpenState(state));
     if (store.compactionDue) store.scheduleCompaction();
-    store.log(`opened ${dir}: ${store.countSync()} rows, log ${logFileName(state.reader.seq)}${store.readOnly ? ' (read-only)' : ''}`);
+    // Counting the rows only for a log line would cost the first load a table scan (loadJournalState logged the sizes).
+    store.log(`opened ${dir}: log ${logFileName(state.reader.seq)}${store.readOnly ? ' (read-only)' : ''}`);
     return store;
   }
 
@@ -283,10 +284,6 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
     });
     this.queue = run.catch(() => undefined);
     return run;
-  }
-
-  private countSync(): number {
-    return Number(this.stmts.scalar('SELECT count(*) FROM task_history'));
   }
 
   // ---- reading other processes' records ----------------------------------------------------
