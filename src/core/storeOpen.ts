@@ -42,6 +42,8 @@ export interface LoadOptions {
   log?: (message: string) => void;
   /** Journal logs found damaged (their copies are kept); compaction deletes them as usual. */
   notices: string[];
+  /** Tests run a rival compaction here: between reading the snapshot and listing the logs. */
+  afterSnapshotRead?: () => Promise<void>;
 }
 
 /** Snapshot + every log after it + the archive folder. Retries when a compaction in another process moved the ground. */
@@ -54,6 +56,7 @@ export async function loadJournalState(SQL: SqlJsStatic, dir: string, options: L
       readOnlyReason = `The task journal in ${dir} was written by a newer version of Agent Tasks (schema ${snap.fileVersion}; this version knows up to ${SCHEMA_VERSION}). It is shown read-only and left unchanged: update Agent Tasks to run tasks.`;
     }
     const readOnly = options.readOnly || readOnlyReason !== undefined;
+    await options.afterSnapshotRead?.();
     const seqs = (await listLogSeqs(dir)).filter((s) => s > snap.coveredSeq);
     const stmts = new JournalStatements(snap.db);
     const retry = (): boolean => {
@@ -63,7 +66,11 @@ export async function loadJournalState(SQL: SqlJsStatic, dir: string, options: L
       snap.db.close();
       return true;
     };
-    if (snap.coveredSeq > 0 && seqs.length > 0 && seqs[0] !== snap.coveredSeq + 1 && retry()) continue;
+    // A gap between the snapshot and the first log: a compaction in another process wrote a newer
+    // snapshot and retired the logs it covers after we read ours. Also with no snapshot at all
+    // (the store's first compaction): proceeding would lose every row of the retired logs, and a
+    // compaction by this process would then write that loss into the next snapshot.
+    if (seqs.length > 0 && seqs[0] !== snap.coveredSeq + 1 && retry()) continue;
     const last = seqs.length ? seqs[seqs.length - 1] : snap.coveredSeq + 1;
     let tailBytes = 0;
     let reader: LogReader | null = null;

@@ -11,6 +11,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, test } from 'node:test';
 import { listSegmentFiles } from '../../src/core/historyArchive';
+import { loadSqlJs } from '../../src/core/sqlite';
+import { loadJournalState } from '../../src/core/storeOpen';
 import { TaskRunner } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
 import { runCli } from '../helpers/cliProcess';
@@ -305,6 +307,43 @@ describe('read-only and full disks (root: real mounts)', { skip: !isRoot && 'nee
       await again.close();
     } finally {
       await fs.unmount();
+    }
+  });
+});
+
+describe('opening while another process compacts', () => {
+  test("the store's first compaction, between an opener's snapshot read and its log listing: the opener reads again and loses no row", async () => {
+    const { dir, cleanup } = await makeTempDir();
+    const rival = await TaskStore.open({ dir, rotationGraceMs: 0, compactInBackground: false });
+    try {
+      for (const id of ['first', 'second']) {
+        await rival.startTask({ ...sampleTask(1), id });
+        await rival.finishTask(id, { status: 'success', exit_code: 0 });
+      }
+      let compacted = false;
+      const SQL = await loadSqlJs();
+      const state = await loadJournalState(SQL, dir, {
+        readOnly: true,
+        notices: [],
+        // No snapshot was read (there is none yet); now the rival writes one and retires log 1.
+        afterSnapshotRead: async () => {
+          if (compacted) return;
+          compacted = true;
+          assert.equal(await rival.compact(), true);
+          assert.deepEqual(await journals(dir), ['tasks.00000002.journal'], 'log 1 is retired, its rows are in the snapshot');
+        },
+      });
+      try {
+        assert.equal(compacted, true);
+        const rows = state.db.exec('SELECT id FROM task_history ORDER BY id')[0]?.values.flat() ?? [];
+        assert.deepEqual(rows, ['first', 'second'], 'the rows of the retired log come from the new snapshot');
+      } finally {
+        state.db.close();
+        await state.reader.close();
+      }
+    } finally {
+      await rival.close();
+      await cleanup();
     }
   });
 });
