@@ -29,6 +29,7 @@ import { ensurePrivateFolder, errorCode, isNoSpaceError, isReadOnlyError, DIR_MO
 import { keepDamagedLog, loadJournalState, reconcileArchive, replay, type OpenedState } from './storeOpen';
 import { countRows, newestRows, newestRowsWhere, readStoreView, type CountQuery } from './storeQueries';
 import { FirstAnswers, requestProblem } from './agentRequests';
+import { deleteTaskLogs, hotRowsToRemove, segmentsToDrop, type RemovalPolicy } from './retention';
 import {
   DEFAULT_RETENTION,
   isLive,
@@ -725,56 +726,27 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
     return this.exclusive(() => this.removeHistory(Date.now(), 'everything'));
   }
 
-  private async removeHistory(now: number, policy: RetentionPolicy | 'everything'): Promise<number> {
+  private async removeHistory(now: number, policy: RemovalPolicy): Promise<number> {
     if (this.readOnly) return 0;
     await this.refreshInner();
-    const victims = new Map<string, string | null>();
-    const collect = (rows: { id: string; log_path: string | null }[]) => rows.forEach((r) => victims.set(r.id, r.log_path));
-    if (policy === 'everything') {
-      collect(this.stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE}`));
-    } else {
-      if (policy.maxAgeDays > 0) {
-        collect(
-          this.stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE} AND COALESCE(finished_at, started_at) < ?`, [
-            now - policy.maxAgeDays * 86_400_000,
-          ]),
-        );
-      }
-      if (policy.maxRows > 0) {
-        collect(this.stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE} ORDER BY started_at DESC LIMIT -1 OFFSET ?`, [policy.maxRows]));
-      }
-    }
+    const victims = hotRowsToRemove(this.stmts, now, policy);
     const ids = [...victims.keys()];
     for (let i = 0; i < ids.length; i += PRUNE_BATCH) {
       await this.write(this.record('prune', { ids: ids.slice(i, i + PRUNE_BATCH) }), false);
     }
     const dropped = await this.pruneArchive(now, policy);
-    await this.deleteLogs([...victims.values()]);
+    await deleteTaskLogs(this.dir, [...victims.values()]);
     if (ids.length || dropped) this.log(`removed ${ids.length} finished tasks and ${dropped} archived ones`);
     return ids.length + dropped;
   }
 
   /** Drops whole archive segments that retention no longer keeps; returns how many rows went with them. */
-  private async pruneArchive(now: number, policy: RetentionPolicy | 'everything'): Promise<number> {
-    const segments = this.stmts.segments().sort((a, b) => a.newest_started - b.newest_started);
-    const drop = new Set<string>(policy === 'everything' ? segments.map((seg) => seg.name) : []);
-    const { maxAgeDays, maxRows } = policy === 'everything' ? { maxAgeDays: 0, maxRows: 0 } : policy;
-    if (maxAgeDays > 0) for (const seg of segments) if (seg.newest_finished < now - maxAgeDays * 86_400_000) drop.add(seg.name);
-    if (maxRows > 0) {
-      const allowed = Math.max(0, maxRows - Number(this.stmts.scalar(`SELECT count(*) FROM task_history WHERE ${PRUNABLE}`)));
-      let total = segments.filter((seg) => !drop.has(seg.name)).reduce((n, seg) => n + seg.rows, 0);
-      for (const seg of segments) {
-        if (total <= allowed) break;
-        if (!drop.has(seg.name)) {
-          drop.add(seg.name);
-          total -= seg.rows;
-        }
-      }
-    }
+  private async pruneArchive(now: number, policy: RemovalPolicy): Promise<number> {
+    const hotRows = Number(this.stmts.scalar(`SELECT count(*) FROM task_history WHERE ${PRUNABLE}`));
     let rows = 0;
-    for (const seg of segments.filter((x) => drop.has(x.name))) {
+    for (const seg of segmentsToDrop(this.stmts.segments(), hotRows, now, policy)) {
       const logs = (await this.archive.run(seg, (s) => s.all('SELECT id, log_path FROM task_history').map((r) => r.log_path))) ?? [];
-      await this.deleteLogs(logs);
+      await deleteTaskLogs(this.dir, logs);
       // The file goes first: a kill before the record leaves a listed segment without a file,
       // which the next open unlists; the other order would leave a file the next open lists again.
       this.archive.forget(seg.name);
@@ -783,14 +755,6 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
       rows += seg.rows;
     }
     return rows;
-  }
-
-  /** Deletes task logs, only ever inside this store's logs folder. */
-  private async deleteLogs(paths: readonly (string | null)[]): Promise<void> {
-    const logsDir = path.join(this.dir, 'logs') + path.sep;
-    await Promise.all(
-      paths.filter((p): p is string => !!p && path.resolve(p).startsWith(logsDir)).map((p) => fsp.unlink(p).catch(() => undefined)),
-    );
   }
 
   // ---- damaged archive segments --------------------------------------------------------------
