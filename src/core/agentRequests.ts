@@ -38,3 +38,8 @@ export function requestProblem(row: TaskRow | undefined, id: string, requestId: 
   }
   return undefined;
 }
+
+/** Why an answer was refused although the request was open when it was written: another one landed first. */
+export function answeredFirstElsewhere(id: string, requestId: string): string {
+  return `Request ${requestId} of task ${id.slice(0, 8)} was answered by someone else first.`;
+}

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { encodeRecord, listLogSeqs, LogReader, LogWriter, ROTATION_GRACE_MS } from './journalLog';
 import { checkTaskId, RECORD_VERSION, runningRow, SessionTakenError, sessionTakenMessage, taskLogPath, type JournalRecord } from './journalOps';
 import { hostName, processStartTicks, processStartTime } from './processIdentity';
-import { FirstAnswers, requestProblem } from './agentRequests';
+import { answeredFirstElsewhere, FirstAnswers, requestProblem } from './agentRequests';
 import { Emitter } from './lifecycle';
 import { isNoSpaceError } from './storeFiles';
 import {
@@ -180,7 +180,7 @@ export class AppendOnlyJournal implements RunJournal, RequestJournal {
     await this.append(this.record({ op: 'answer', id, at: Date.now(), request: requestId, answer, nonce }), true);
     await this.pollAnswers();
     const row = this.rows.get(id)!;
-    return this.firstAnswers.winnerOf(id, requestId) === nonce ? { ok: true, row: { ...row } } : { ok: false, reason: `Request ${requestId} was answered first by someone else.` };
+    return this.firstAnswers.winnerOf(id, requestId) === nonce ? { ok: true, row: { ...row } } : { ok: false, reason: answeredFirstElsewhere(id, requestId) };
   }
 
   /** Reads what was appended since the last call (this journal's records too, in log order) and relays first answers. */

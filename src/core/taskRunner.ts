@@ -30,7 +30,7 @@ import { APPEND_FLAGS, isLinkError, moveAside } from './storeFiles';
 import { processStartTicks, processStartTime } from './processIdentity';
 import { AgentConversation } from './agentConversation';
 import { LimitWaits, resumeAfterLimitProblem, RunUsage, type ResumeAfterLimit } from './usageLimit';
-import { isLive, OUTPUT_FORMATS, type RequestJournal, type CancelRequestSource, type NewTask, type RunJournal, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
+import { isLive, isRequestJournal, OUTPUT_FORMATS, type RequestJournal, type CancelRequestSource, type NewTask, type RunJournal, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
 
 /** A task to start: the journaled fields plus what only the child gets. */
 export type TaskSpec = NewTask & {
@@ -134,11 +134,15 @@ export class TaskRunner extends Disposable {
   private progressTimer: NodeJS.Timeout | undefined;
   private stopReason: string | undefined;
 
+  /** The journal's request side (agents that ask, usage-limit waits), when it has one. */
+  private readonly requests: RequestJournal | undefined;
+
   constructor(
     private readonly journal: RunJournal,
     options: TaskRunnerOptions = {},
   ) {
     super();
+    this.requests = isRequestJournal(journal) ? journal : undefined;
     this.heartbeatMs = positiveOr(options.heartbeatMs, DEFAULT_HEARTBEAT_MS);
     this.killGraceMs = nonNegativeOr(options.killGraceMs, DEFAULT_KILL_GRACE_MS);
     this.log = options.log ?? (() => undefined);
@@ -171,10 +175,10 @@ export class TaskRunner extends Disposable {
   async start(spec: TaskSpec, options: StartOptions = {}): Promise<RunningTask> {
     if (this.isDisposed || this.stopReason !== undefined) throw new Error('The task runner is stopped');
     const task = toNewTask(spec);
-    if (spec.interactive && typeof (this.journal as Partial<RequestJournal>).recordRequest !== 'function') {
+    if (spec.interactive && !this.requests) {
       throw new TaskSpecError('This journal cannot record what an agent asks: run interactive agents under a supervisor or a TaskStore');
     }
-    if (spec.resumeAfterLimit && typeof (this.journal as Partial<RequestJournal>).setPhase !== 'function') {
+    if (spec.resumeAfterLimit && !this.requests) {
       throw new TaskSpecError('This journal cannot record a run waiting for a usage limit: run it under a supervisor or a TaskStore');
     }
     if (this.executions.has(task.id) || this.startingIds.has(task.id)) throw new TaskSpecError(`Task ${task.id} is already running`);
@@ -240,6 +244,7 @@ export class TaskRunner extends Disposable {
   private register(row: TaskRow, task: NewTask): TaskExecution {
     const execution = new TaskExecution(row, task, {
       journal: this.journal,
+      requests: this.requests,
       log: this.log,
       onProgress: (e) => this.noteProgress(e),
       onEnded: (e, finishedRow) => this.noteEnded(e, finishedRow),
@@ -313,6 +318,8 @@ type ChildEnd =
 
 interface ExecutionHooks {
   journal: RunJournal;
+  /** The same journal, when it records requests and phases (start() refuses specs that need it otherwise). */
+  requests: RequestJournal | undefined;
   log: (message: string) => void;
   onProgress(execution: TaskExecution): void;
   onEnded(execution: TaskExecution, row: TaskRow | undefined): void;
@@ -493,7 +500,7 @@ class TaskExecution implements RunningTask {
     if (options.interactive && child.stdin) {
       this.conversation = new AgentConversation(child.stdin, {
         taskId: this.id,
-        journal: this.hooks.journal as RunJournal & RequestJournal,
+        journal: this.hooks.requests!,
         requestTimeoutMs: options.interactive.requestTimeoutMs,
         log: this.hooks.log,
       });
@@ -613,8 +620,8 @@ class TaskExecution implements RunningTask {
     this.usage.carry(summary);
     this.parser = this.createParser();
     const patch = this.progressPatch();
-    const journal = this.hooks.journal as RunJournal & RequestJournal;
-    this.queueJournalWrite(() => journal.updateRunning(this.id, patch));
+    const journal = this.hooks.requests!;
+    this.queueJournalWrite(() => this.hooks.journal.updateRunning(this.id, patch));
     this.queueJournalWrite(() => journal.setPhase(this.id, 'waiting', resumeAt));
     this.hooks.log(`Task ${this.id}: the agent hit a usage limit; resuming its session at ${new Date(resumeAt).toISOString()}`);
     this.limits.wait(resumeAt, () => this.resumeAfterLimit());
@@ -627,7 +634,7 @@ class TaskExecution implements RunningTask {
     const options = this.launchOptions;
     const resume = this.limits?.resume;
     if (this.finishing || this.stopRequest !== undefined || options === undefined || resume === undefined) return;
-    const journal = this.hooks.journal as RunJournal & RequestJournal;
+    const journal = this.hooks.requests!;
     this.queueJournalWrite(() => journal.setPhase(this.id, 'running', null));
     this.endBeforeWait = undefined;
     this.child = undefined;

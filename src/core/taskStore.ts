@@ -28,7 +28,7 @@ import { loadSqlJs } from './sqlite';
 import { ensurePrivateFolder, errorCode, isNoSpaceError, isReadOnlyError, DIR_MODE } from './storeFiles';
 import { keepDamagedLog, loadJournalState, reconcileArchive, replay, type OpenedState } from './storeOpen';
 import { countRows, newestRows, newestRowsWhere, readStoreView, type CountQuery } from './storeQueries';
-import { FirstAnswers, requestProblem } from './agentRequests';
+import { answeredFirstElsewhere, FirstAnswers, requestProblem } from './agentRequests';
 import { deleteTaskLogs, hotRowsToRemove, segmentsToDrop, type RemovalPolicy } from './retention';
 import {
   DEFAULT_RETENTION,
@@ -617,7 +617,7 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
         if (rec.op === 'answer' && rec.id === id && rec.request === requestId) winner ??= rec.nonce;
       });
       const row = this.getSync(id)!;
-      return winner === nonce ? { ok: true, row } : { ok: false, reason: `Request ${requestId} of task ${id.slice(0, 8)} was answered by someone else first.` };
+      return winner === nonce ? { ok: true, row } : { ok: false, reason: answeredFirstElsewhere(id, requestId) };
     });
   }
 
@@ -742,7 +742,8 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
 
   /** Drops whole archive segments that retention no longer keeps; returns how many rows went with them. */
   private async pruneArchive(now: number, policy: RemovalPolicy): Promise<number> {
-    const hotRows = Number(this.stmts.scalar(`SELECT count(*) FROM task_history WHERE ${PRUNABLE}`));
+    // Only a row limit weighs the hot rows against the segments.
+    const hotRows = policy !== 'everything' && policy.maxRows > 0 ? Number(this.stmts.scalar(`SELECT count(*) FROM task_history WHERE ${PRUNABLE}`)) : 0;
     let rows = 0;
     for (const seg of segmentsToDrop(this.stmts.segments(), hotRows, now, policy)) {
       const logs = (await this.archive.run(seg, (s) => s.all('SELECT id, log_path FROM task_history').map((r) => r.log_path))) ?? [];

@@ -324,5 +324,11 @@ export interface RequestJournal {
   readonly onDidAnswer: import('./lifecycle').Event<RequestAnswered>;
 }
 
+/** True for a journal that records requests and phases (TaskStore, AppendOnlyJournal). */
+export function isRequestJournal(journal: object): journal is RequestJournal {
+  const j = journal as Partial<RequestJournal>;
+  return typeof j.recordRequest === 'function' && typeof j.answerRequest === 'function' && typeof j.setPhase === 'function' && typeof j.pollAnswers === 'function';
+}
+
 /** What a TaskRunner writes: the journal of the process that owns its runs (TaskStore, or a supervisor's AppendOnlyJournal). */
 export type RunJournal = Pick<TaskJournal, 'owner' | 'startTask' | 'updateRunning' | 'heartbeat' | 'finishTask' | 'interruptOwnTasks' | 'logPathFor'>;
