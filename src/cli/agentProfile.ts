@@ -8,9 +8,9 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { vscodeUserSettingsFile } from '../core/storeLocation';
 import type { TaskSpec } from '../core/taskRunner';
-import { expandProfile, passesSessionId, resolveProfiles } from '../extension/model/agentProfiles';
+import { passesSessionId, profileLaunch, resolveProfiles } from '../extension/model/agentProfiles';
 import { parseJsonc, settingFromFile } from '../extension/model/restrictedSettings';
-import { parseBoolean, parsePermissionTimeout, parseResumePrompt, RESUME_AFTER_LIMIT_SETTING } from '../extension/model/settings';
+import { parseBoolean, parsePermissionTimeout, parseResumePrompt, PERMISSION_TIMEOUT_SETTING, RESUME_AFTER_LIMIT_SETTING } from '../extension/model/settings';
 import { UsageError } from './argParser';
 import { NAME_MAX_CHARS } from './format';
 import { capChars } from '../core/outputParsers';
@@ -39,38 +39,29 @@ export async function profileRunSpec(name: string, prompt: string, cwd: string, 
   const entry = resolved.entries.find((e) => e.name === name);
   if (!entry) throw new UsageError(`no agent profile ${JSON.stringify(name)} (known: ${resolved.entries.map((e) => e.name).join(', ')}; yours are read from ${file})`, 'run');
   if (entry.kind !== 'ok') throw new UsageError(entry.problem, 'run');
-  const timeout = parsePermissionTimeout(settingFromFile(settings, 'agentTasks.permissions.timeoutMinutes'));
-  warnings.push(...timeout.problems);
-  const profile = entry.profile;
-  const taskId = randomUUID();
-  const sessionId = randomUUID();
-  const expanded = expandProfile(profile, 'start', { prompt, sessionId, workspaceFolder: cwd, taskId });
+  const timeout = parsePermissionTimeout(settingFromFile(settings, PERMISSION_TIMEOUT_SETTING));
   // As in the editor: a usage limit with a reset time is waited out, then the session continues.
   const waitOutLimits = parseBoolean(RESUME_AFTER_LIMIT_SETTING, settingFromFile(settings, RESUME_AFTER_LIMIT_SETTING), true);
   const followUp = parseResumePrompt(settingFromFile(settings, 'agentTasks.resumePrompt'));
-  warnings.push(...waitOutLimits.problems, ...followUp.problems);
-  const resumed =
-    waitOutLimits.value && profile.resumeArgs !== undefined && passesSessionId(profile, 'start')
-      ? expandProfile(profile, 'resume', { prompt: followUp.value, sessionId, workspaceFolder: cwd, taskId })
-      : undefined;
+  warnings.push(...timeout.problems, ...waitOutLimits.problems, ...followUp.problems);
+  const profile = entry.profile;
+  const taskId = randomUUID();
+  const sessionId = randomUUID();
+  const launch = profileLaunch(profile, 'start', { prompt, sessionId, workspaceFolder: cwd, taskId }, {
+    requestTimeoutMs: timeout.value,
+    resumePromptAfterLimit: waitOutLimits.value ? followUp.value : undefined,
+  });
   return {
     warnings,
     spec: {
       id: taskId,
       name: capChars(prompt.split('\n')[0].trim() || name, NAME_MAX_CHARS),
       agent: name,
-      command: expanded.command,
-      args: expanded.args,
       cwd,
       workspace: cwd,
       prompt,
-      format: expanded.format,
       session_id: passesSessionId(profile, 'start') ? sessionId : null,
-      env: expanded.env,
-      shell: expanded.shell,
-      ...(expanded.stdin !== null ? { stdin: expanded.stdin } : {}),
-      ...(expanded.interactive ? { interactive: true, requestTimeoutMs: timeout.value } : {}),
-      ...(resumed ? { resumeAfterLimit: { args: resumed.args, ...(resumed.stdin !== null ? { stdin: resumed.stdin } : {}) } } : {}),
+      ...launch,
     },
   };
 }

@@ -5,7 +5,7 @@
  */
 import * as vscode from 'vscode';
 import type { RetentionPolicy } from '../core/taskTypes';
-import { resolveDefaultAgent, resolveProfiles, type ProfileLayers, type ResolvedProfiles } from './model/agentProfiles';
+import { resolveDefaultAgent, resolveProfiles, type LaunchSettings, type ProfileLayers, type ResolvedProfiles } from './model/agentProfiles';
 import { mergeFolderProfiles, parseJsonc, settingFromFile } from './model/restrictedSettings';
 import {
   AUTO_RESUME_SETTING,
@@ -99,6 +99,14 @@ export function permissionTimeoutMs(): Parsed<number> {
 /** Wait out a usage limit and resume the session (default true). */
 export function resumeAfterUsageLimit(): Parsed<boolean> {
   return parseBoolean(RESUME_AFTER_LIMIT_SETTING, section().get<unknown>('resumeAfterUsageLimit'), true);
+}
+
+/** The settings every profile run takes (model/agentProfiles.ts profileLaunch). */
+export function launchSettings(): LaunchSettings {
+  return {
+    requestTimeoutMs: permissionTimeoutMs().value,
+    resumePromptAfterLimit: resumeAfterUsageLimit().value ? resumePrompt().value : undefined,
+  };
 }
 
 /** What closing a window does to the runs it started ("keepRunning", or "stop" unless a reload shows them again). */

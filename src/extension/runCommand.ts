@@ -19,7 +19,7 @@ import type { AgentTasksContext, Services } from './context';
 import { UserFacingError } from './errors';
 import {
   AGENTS_SETTING,
-  expandProfile,
+  profileLaunch,
   orderForPicking,
   passesSessionId,
   profileCommandPreview,
@@ -91,28 +91,18 @@ export class TaskLauncher {
     let spec: TaskSpec;
     if (req.plan.kind === 'profile') {
       const profile = req.plan.profile;
-      const expanded = expandProfile(profile, req.mode, { prompt: req.prompt, sessionId, workspaceFolder: req.workspace ?? req.cwd, taskId });
+      const launch = profileLaunch(profile, req.mode, { prompt: req.prompt, sessionId, workspaceFolder: req.workspace ?? req.cwd, taskId }, config.launchSettings());
       spec = {
         id: taskId,
-        name: req.name ?? taskName(req.prompt, profile.name, expanded.command, expanded.args),
+        name: req.name ?? taskName(req.prompt, profile.name, launch.command, launch.args),
         agent: req.agent,
-        command: expanded.command,
-        args: expanded.args,
         cwd: req.cwd,
         workspace: req.workspace,
         prompt: req.prompt,
-        format: expanded.format,
         // Journaled from the first moment when the agent is told to use it; else learned from its output.
         session_id: req.mode === 'resume' || passesSessionId(profile, req.mode) ? sessionId : null,
         parent_id: req.parentId ?? null,
-        env: expanded.env,
-        shell: expanded.shell,
-        // The prompt of a `promptInput: "stdin"` profile: on the agent's stdin, in the row's `prompt`, never in its argv.
-        ...(expanded.stdin !== null ? { stdin: expanded.stdin } : {}),
-        // Its permission requests and questions go to the journal, answered from any window or the CLI.
-        ...(expanded.interactive ? { interactive: true, requestTimeoutMs: config.permissionTimeoutMs().value } : {}),
-        // A usage limit with a reset time: the run waits, then continues the same session (agentTasks.resumeAfterUsageLimit).
-        ...resumeAfterLimit(profile, { sessionId, workspaceFolder: req.workspace ?? req.cwd, taskId }),
+        ...launch,
         // Checked again in the journal right before the spawn: two windows must never both resume one session.
         exclusiveSession: req.mode === 'resume',
       };
@@ -383,15 +373,4 @@ async function rerunTask(ctx: AgentTasksContext, arg: unknown): Promise<string |
 
 export function registerRunCommands(ctx: AgentTasksContext): vscode.Disposable[] {
   return [ctx.registerCommand(Commands.run, (arg) => runAgentTask(ctx, arg)), ctx.registerCommand(Commands.rerun, (arg) => rerunTask(ctx, arg))];
-}
-
-/**
- * How a run continues its session after a usage limit: the profile's resume argv with
- * agentTasks.resumePrompt as the follow-up. Only where the session id is ours from the start
- * (Codex picks its own) and the setting is on.
- */
-function resumeAfterLimit(profile: AgentProfile, vars: { sessionId: string; workspaceFolder: string; taskId: string }): Pick<TaskSpec, 'resumeAfterLimit'> {
-  if (!config.resumeAfterUsageLimit().value || profile.resumeArgs === undefined || !passesSessionId(profile, 'start')) return {};
-  const resumed = expandProfile(profile, 'resume', { ...vars, prompt: config.resumePrompt().value });
-  return { resumeAfterLimit: { args: resumed.args, ...(resumed.stdin !== null ? { stdin: resumed.stdin } : {}) } };
 }

@@ -19,6 +19,7 @@
  * scriptArguments), with the same way out. Arguments after the script (`sh -c 'a "$1"' sh
  * ${prompt}`) reach it as plain values and stay allowed.
  */
+import type { TaskSpec } from '../../core/taskRunner';
 import { OUTPUT_FORMATS, type OutputFormat } from '../../core/taskTypes';
 import { displayArg } from './format';
 
@@ -931,6 +932,45 @@ export function expandProfile(profile: AgentProfile, mode: RunMode, vars: Expans
     format: profile.format,
     stdin: onStdin ? vars.prompt ?? '' : null,
     interactive: profile.interactive === true,
+  };
+}
+
+/** The settings a profile run takes besides the profile (read by the editor's config getters, or by the CLI from settings.json). */
+export interface LaunchSettings {
+  /** agentTasks.permissions.timeoutMinutes, in ms (0: wait as long as the run lives). */
+  readonly requestTimeoutMs: number;
+  /** agentTasks.resumePrompt while agentTasks.resumeAfterUsageLimit is on; undefined: a usage limit ends the run. */
+  readonly resumePromptAfterLimit: string | undefined;
+}
+
+/**
+ * What a run of `profile` gets besides its row, for the editor and `agent-tasks run --agent` alike:
+ * command, argv, environment and stdin; whether its agent asks; and how it continues its session
+ * after a usage limit (the resume argv with the follow-up prompt, only where the session id is
+ * ours from the start: Codex picks its own).
+ */
+export function profileLaunch(
+  profile: AgentProfile,
+  mode: RunMode,
+  vars: ExpansionVars,
+  settings: LaunchSettings,
+): Pick<TaskSpec, 'command' | 'args' | 'format' | 'env' | 'shell' | 'stdin' | 'interactive' | 'requestTimeoutMs' | 'resumeAfterLimit'> {
+  const expanded = expandProfile(profile, mode, vars);
+  const resumed =
+    settings.resumePromptAfterLimit !== undefined && profile.resumeArgs !== undefined && passesSessionId(profile, 'start')
+      ? expandProfile(profile, 'resume', { ...vars, prompt: settings.resumePromptAfterLimit })
+      : undefined;
+  return {
+    command: expanded.command,
+    args: expanded.args,
+    format: expanded.format,
+    env: expanded.env,
+    shell: expanded.shell,
+    // The prompt of a `promptInput: "stdin"` profile: on the agent's stdin, in the row's `prompt`, never in its argv.
+    ...(expanded.stdin !== null ? { stdin: expanded.stdin } : {}),
+    // Its permission requests and questions go to the journal, answered from any window or the CLI.
+    ...(expanded.interactive ? { interactive: true, requestTimeoutMs: settings.requestTimeoutMs } : {}),
+    ...(resumed ? { resumeAfterLimit: { args: resumed.args, ...(resumed.stdin !== null ? { stdin: resumed.stdin } : {}) } } : {}),
   };
 }
 
