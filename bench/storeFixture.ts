@@ -72,6 +72,7 @@ export function historyRow(i: number, now: number, status: TaskRow['status'] = '
     rate_limit: null,
     pending_requests: [],
     resume_at: null,
+    git: null,
   };
 }
 

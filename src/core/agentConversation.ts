@@ -1,4 +1,5 @@
 import type { Writable } from 'node:stream';
+import { errorMessage } from './errors';
 import {
   allowAnswer,
   alwaysAllowAnswer,
@@ -199,8 +200,4 @@ export function toToolAnswer(request: ToolRequest, answer: RequestAnswer): ToolA
     return questionAnswer(request, request.questions.map((q) => (typeof answer.answers?.[q.question] === 'string' ? { text: answer.answers[q.question] } : undefined)));
   }
   return answer.always ? alwaysAllowAnswer(request) : allowAnswer(request);
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

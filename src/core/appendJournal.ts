@@ -1,3 +1,4 @@
+import type { GitRunState } from './gitSnapshot';
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
@@ -147,6 +148,12 @@ export class AppendOnlyJournal implements RunJournal, RequestJournal {
   }
 
   // ---- agents that ask ------------------------------------------------------------------------
+
+  async recordGit(id: string, git: GitRunState): Promise<void> {
+    await this.append(this.record({ op: 'git', id, at: Date.now(), git }), true);
+    const row = this.rows.get(id);
+    if (row) row.git = git;
+  }
 
   async recordRequest(id: string, request: PendingRequest): Promise<void> {
     const row = this.rows.get(id);

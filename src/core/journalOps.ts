@@ -2,6 +2,7 @@ import type { Database, SqlValue, Statement } from 'sql.js';
 import type { SegmentInfo } from './historyArchive';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
+import { parseGitRunState, type GitRunState } from './gitSnapshot';
 import { LIVE_STATUSES, type NewTask, type OwnerIdentity, type PendingRequest, type PermissionDenial, type RateLimitStatus, type RequestAnswer, type Resolution, type RunningPatch, type TaskResult, type TaskRow } from './taskTypes';
 
 /**
@@ -78,6 +79,7 @@ export function runningRow(task: NewTask, owner: OwnerIdentity, logPath: (id: st
     rate_limit: null,
     pending_requests: [],
     resume_at: null,
+    git: null,
   };
 }
 
@@ -122,7 +124,9 @@ export type JournalRecord =
   /** The run's owner: a request the agent withdrew or can no longer take an answer for. */
   | (RecordBase & { op: 'closeRequest'; id: string; at: number; request: string; reason: string })
   /** The run's owner: a live run moves between `running` and `waiting` (a usage limit, until `resume_at`). */
-  | (RecordBase & { op: 'phase'; id: string; at: number; status: 'running' | 'waiting'; resume_at: number | null });
+  | (RecordBase & { op: 'phase'; id: string; at: number; status: 'running' | 'waiting'; resume_at: number | null })
+  /** The run's owner, or whoever recovers it: the run's git state, whole (snapshots, worktree, or why none). */
+  | (RecordBase & { op: 'git'; id: string; at: number; git: GitRunState });
 
 export type FinishFields = RunningPatch &
   Required<Pick<TaskResult, 'status' | 'finished_at'>> &
@@ -135,7 +139,7 @@ export const COLUMNS = [
   'log_path', 'owner_id', 'owner_pid', 'owner_started_at', 'owner_host', 'child_pid',
   'child_started_at', 'heartbeat_at', 'resolved_at', 'resolution', 'parent_id',
   'owner_start_ticks', 'child_start_ticks', 'permission_denials', 'permission_denial_count',
-  'rate_limit', 'pending_requests', 'resume_at',
+  'rate_limit', 'pending_requests', 'resume_at', 'git',
 ] as const satisfies readonly (keyof TaskRow)[];
 
 const PATCH_COLUMNS = [
@@ -161,6 +165,8 @@ function columnToSql(column: string, value: unknown): SqlValue {
       return value === null ? null : JSON.stringify(value);
     case 'pending_requests':
       return Array.isArray(value) && value.length > 0 ? JSON.stringify(value) : null;
+    case 'git':
+      return value === null ? null : JSON.stringify(value);
     default:
       return value as SqlValue;
   }
@@ -180,6 +186,8 @@ export function rowFromSql(obj: Record<string, SqlValue>): TaskRow {
   row.pending_requests = parseJsonArray(obj.pending_requests).filter(isPendingRequest);
   // Rows of archive segments written before schema 5 have no such column.
   row.resume_at = typeof obj.resume_at === 'number' ? obj.resume_at : null;
+  // And before schema 6, none has `git`.
+  row.git = typeof obj.git === 'string' ? parseGitRunState(parseJson(obj.git)) : null;
   return row;
 }
 
@@ -190,6 +198,14 @@ function parseRateLimit(value: SqlValue | undefined): RateLimitStatus | null {
     if (typeof r !== 'object' || r === null || typeof r.status !== 'string') return null;
     const num = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
     return { status: r.status, resetsAt: num(r.resetsAt), kind: typeof r.kind === 'string' ? r.kind : null, utilization: num(r.utilization) };
+  } catch {
+    return null;
+  }
+}
+
+function parseJson(value: string): unknown {
+  try {
+    return JSON.parse(value) as unknown;
   } catch {
     return null;
   }
@@ -414,6 +430,10 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
       );
       return n > 0 ? [rec.id] : [];
     }
+    case 'git': {
+      const n = s.run(`UPDATE task_history SET git = ? WHERE id = ?`, [columnToSql('git', rec.git), rec.id]);
+      return n > 0 ? [rec.id] : [];
+    }
     default:
       return [];
   }
@@ -422,7 +442,7 @@ export function applyRecord(s: JournalStatements, rec: JournalRecord): string[] 
 /** Finished history that retention may remove: never live rows, never unresolved interrupted ones. */
 export const PRUNABLE = `${NOT_LIVE_SQL} AND NOT (status = 'interrupted' AND resolved_at IS NULL)`;
 
-const OPS = new Set(['start', 'update', 'heartbeat', 'finish', 'interrupt', 'resolve', 'prune', 'archive', 'dropSegment', 'cancelRequest', 'ask', 'answer', 'closeRequest', 'phase']);
+const OPS = new Set(['start', 'update', 'heartbeat', 'finish', 'interrupt', 'resolve', 'prune', 'archive', 'dropSegment', 'cancelRequest', 'ask', 'answer', 'closeRequest', 'phase', 'git']);
 
 /**
  * Narrows what came out of a log; `newer` when a later version wrote it. Compatibility rule: a

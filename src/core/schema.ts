@@ -124,6 +124,10 @@ export const MIGRATIONS: readonly string[] = [
   CREATE INDEX task_history_status ON task_history(status, started_at, id);
   CREATE INDEX task_history_started ON task_history(started_at, id);
   `,
+  // 6: what a run changed: its git snapshots at start and end (JSON, gitSnapshot.ts GitRunState)
+  `
+  ALTER TABLE task_history ADD COLUMN git TEXT;
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

@@ -18,6 +18,9 @@
  * - A spawn failure (ENOENT, EACCES) is reported by an `error` event with no pid, followed by a
  *   `close` with a negative code; a cwd that is a file makes `spawn` throw synchronously.
  */
+import type { RunWorktree } from './gitSnapshot';
+import { RunSnapshots, type SnapshotPolicy } from './runSnapshots';
+import { errorMessage } from './errors';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { promises as fsp, type WriteStream } from 'node:fs';
@@ -60,6 +63,14 @@ export type TaskSpec = NewTask & {
    * continue its session: same row, same log. Absent: a usage limit ends the run, as any error.
    */
   resumeAfterLimit?: ResumeAfterLimit;
+  /**
+   * Git snapshots of the run's work tree at its start and end (runSnapshots.ts). Absent: taken
+   * when `cwd` is in a git work tree. `{ take: false, reason }`: never runs git (Restricted Mode),
+   * and the row says why.
+   */
+  snapshots?: SnapshotPolicy;
+  /** The run works in a worktree its caller created for it (worktree.ts): recorded in the row's `git`. */
+  worktree?: RunWorktree;
 };
 
 export interface StartOptions {
@@ -201,6 +212,8 @@ export class TaskRunner extends Disposable {
       stdin: spec.stdin,
       interactive: spec.interactive ? { requestTimeoutMs: spec.requestTimeoutMs } : undefined,
       resumeAfterLimit: spec.resumeAfterLimit,
+      snapshots: spec.snapshots ?? { take: true },
+      worktree: spec.worktree ?? null,
     });
     return execution;
   }
@@ -332,6 +345,8 @@ interface LaunchOptions {
   stdin?: string;
   interactive?: { requestTimeoutMs?: number };
   resumeAfterLimit?: ResumeAfterLimit;
+  snapshots: SnapshotPolicy;
+  worktree: RunWorktree | null;
 }
 
 class TaskExecution implements RunningTask {
@@ -365,6 +380,7 @@ class TaskExecution implements RunningTask {
   private closed = false;
   private finishing = false;
   private conversation: AgentConversation | undefined;
+  private snapshots: RunSnapshots | undefined;
 
   constructor(
     readonly row: TaskRow,
@@ -402,7 +418,10 @@ class TaskExecution implements RunningTask {
         void this.finish({ kind: 'not-started', problem });
         return;
       }
+      this.snapshots = new RunSnapshots(this.id, this.task.cwd, this.hooks.journal, options.snapshots, options.worktree, this.hooks.log);
       this.spawnChild(options, this.task.args, options.stdin);
+      // After the spawn call, in the same turn: the agent does not wait for git (runSnapshots.ts).
+      this.snapshots.begin();
     } catch (err) {
       void this.finish({ kind: 'not-started', problem: `Could not start "${this.task.command}": ${errorMessage(err)}` });
     }
@@ -657,6 +676,8 @@ class TaskExecution implements RunningTask {
     this.parser.end();
     await closeLogFile(this.logStream);
     await this.journalWrites;
+    // The end snapshot is in the row before its end is: whoever sees the run finished sees its changes.
+    await this.snapshots?.end();
     const outcome = decideOutcome(end, this.parser.summary, this.stopRequest, this.stderrTail);
     // The usage limit came back once resumes ran out: say so.
     if (this.limitError !== null && outcome.status === 'failed') outcome.error = this.limitError;
@@ -879,8 +900,4 @@ function positiveOr(value: number | undefined, fallback: number): number {
 
 function nonNegativeOr(value: number | undefined, fallback: number): number {
   return value !== undefined && Number.isFinite(value) && value >= 0 ? value : fallback;
-}
-
-function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

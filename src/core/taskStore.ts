@@ -3,6 +3,7 @@ import { constants as fsc, promises as fsp, watch as fsWatch } from 'node:fs';
 import * as path from 'node:path';
 import type { SqlJsStatic } from 'sql.js';
 import { describeSegmentDamage } from './archiveNotices';
+import type { GitRunState } from './gitSnapshot';
 import { releaseLock, tryLock } from './compactionLock';
 import { ArchiveCache, ARCHIVE_DIR, nextSegmentName, segmentInfoOf, writeSegment, type SegmentDamage } from './historyArchive';
 import { createLogFile, encodeRecord, fsyncDir, listLogSeqs, logFileName, LogReader, LogWriter, pathExists, ROTATION_GRACE_MS } from './journalLog';
@@ -576,6 +577,12 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
   }
 
   // ---- agents that ask (RequestJournal) ---------------------------------------------------
+
+  recordGit(id: string, git: GitRunState): Promise<void> {
+    return this.exclusive(async () => {
+      await this.write(this.record('git', { id, at: Date.now(), git }), true);
+    });
+  }
 
   recordRequest(id: string, request: PendingRequest): Promise<void> {
     return this.exclusive(async () => {

@@ -1,3 +1,5 @@
+import type { GitRunState } from './gitSnapshot';
+
 /** The journal's row shape and the inputs of its operations. Column names are the public names (CLI --json uses them). */
 
 /**
@@ -80,6 +82,8 @@ export interface TaskRow {
   pending_requests: PendingRequest[];
   /** While `waiting`: when the run resumes (ms since the epoch), else null. */
   resume_at: number | null;
+  /** The run's git snapshots (start, end), its worktree, or why it has none; null for rows from before snapshots, and until the first is recorded. */
+  git: GitRunState | null;
 }
 
 /**
@@ -293,6 +297,12 @@ export interface TaskJournal {
   requestCancel(id: string): Promise<void>;
   /** Fired when a catch-up reads a cancel request for a running row this store instance owns. */
   readonly onDidRequestCancel: import('./lifecycle').Event<CancelRequest>;
+  /**
+   * Records the run's git state (its snapshots, its worktree, or why it has none), whole: the
+   * writer merges what it knows. Durable when it resolves. Any row, live or finished (recovery
+   * records the end snapshot of an interrupted run).
+   */
+  recordGit(id: string, git: GitRunState): Promise<void>;
 }
 
 /** An answer as the owner of the run relays it: the first one journaled for its request. */
@@ -331,4 +341,4 @@ export function isRequestJournal(journal: object): journal is RequestJournal {
 }
 
 /** What a TaskRunner writes: the journal of the process that owns its runs (TaskStore, or a supervisor's AppendOnlyJournal). */
-export type RunJournal = Pick<TaskJournal, 'owner' | 'startTask' | 'updateRunning' | 'heartbeat' | 'finishTask' | 'interruptOwnTasks' | 'logPathFor'>;
+export type RunJournal = Pick<TaskJournal, 'owner' | 'startTask' | 'updateRunning' | 'heartbeat' | 'finishTask' | 'interruptOwnTasks' | 'logPathFor' | 'recordGit'>;

@@ -12,6 +12,4 @@ export class UserFacingError extends Error {
   }
 }
 
-export function errorMessage(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
+export { errorMessage } from '../core/errors';

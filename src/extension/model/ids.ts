@@ -20,6 +20,15 @@ export const Commands = {
   refresh: 'agentTasks.refresh',
   showLog: 'agentTasks.showLog',
   answer: 'agentTasks.answer',
+  // What a run changed (issue 13): on a changed file, on a task, on a worktree task.
+  openChange: 'agentTasks.openChange',
+  openChangeWithCurrent: 'agentTasks.openChangeWithCurrent',
+  revertFile: 'agentTasks.revertFile',
+  openChanges: 'agentTasks.openChanges',
+  copyPatch: 'agentTasks.copyPatch',
+  applyWorktree: 'agentTasks.applyWorktree',
+  openWorktree: 'agentTasks.openWorktree',
+  removeWorktree: 'agentTasks.removeWorktree',
 } as const;
 
 /** Registered but not contributed: the tree's "Show more" item runs it. */
@@ -36,3 +45,5 @@ export const ContextKeys = {
 export const OUTPUT_SCHEME = 'agent-tasks-output';
 /** Read-only documents with an agent request's details. */
 export const REQUEST_SCHEME = 'agent-tasks-request';
+/** Read-only documents of a file as a run's snapshot holds it (the left and right of its diffs). */
+export const SNAPSHOT_SCHEME = 'agent-tasks-snapshot';

@@ -45,6 +45,7 @@ export function taskRow(overrides: Partial<TaskRow> = {}): TaskRow {
     rate_limit: null,
     pending_requests: [],
     resume_at: null,
+    git: null,
     ...overrides,
   };
 }

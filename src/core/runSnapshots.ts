@@ -1,0 +1,98 @@
+/**
+ * A run's two snapshots (gitSnapshot.ts), taken by whoever owns the run: the start one
+ * concurrently with the agent's spawn, the end one before the run's end is journaled; and, for a
+ * run whose owner died, the end one taken by the process that marks it interrupted.
+ *
+ * Ordering, and its limit: the run does not wait for the start snapshot. Its git commands start
+ * in the same turn as the agent's spawn; staging a copy of the index only hashes files whose stat
+ * data changed, so on a repository of 20,000 files the start snapshot is written within a few
+ * hundred ms (docs/BENCHMARKS.md), while an agent CLI needs longer than that to start and reach
+ * its model. A command that writes files within its first milliseconds can have those writes in
+ * the start snapshot, and then they do not show as its changes.
+ */
+import { errorMessage } from './errors';
+import { findWorkTree, gitUnavailable, snapshotRef, takeSnapshot, type GitRunState, type RunWorktree } from './gitSnapshot';
+import type { RunJournal, TaskRow } from './taskTypes';
+
+/** Whether a run gets snapshots: yes (when its folder is in a git work tree), or no and why ("Restricted Mode"). */
+export type SnapshotPolicy = { readonly take: true } | { readonly take: false; readonly reason: string };
+
+export class RunSnapshots {
+  private startState: Promise<GitRunState | undefined> | undefined;
+
+  constructor(
+    private readonly taskId: string,
+    private readonly cwd: string,
+    private readonly journal: Pick<RunJournal, 'recordGit'>,
+    private readonly policy: SnapshotPolicy,
+    private readonly worktree: RunWorktree | null,
+    private readonly log: (message: string) => void,
+  ) {}
+
+  /** Starts the start snapshot (once) and journals it; never waits and never throws. */
+  begin(): void {
+    this.startState ??= this.snapshotStart().catch((err: unknown) => {
+      this.log(`Task ${this.taskId}: could not record its start snapshot: ${errorMessage(err)}`);
+      return undefined;
+    });
+  }
+
+  /** After the agent ended, before its end is journaled: the end snapshot, journaled; never throws. */
+  async end(): Promise<void> {
+    if (!this.startState) return;
+    const state = await this.startState;
+    if (!state || !state.root || !state.start) return;
+    try {
+      const work = await findWorkTree(state.root);
+      if ('unavailable' in work) throw new Error(work.unavailable);
+      const end = await takeSnapshot(work, { ref: snapshotRef(this.taskId, 'end') });
+      await this.journal.recordGit(this.taskId, { ...state, end });
+    } catch (err) {
+      this.log(`Task ${this.taskId}: no end snapshot: ${errorMessage(err)}`);
+    }
+  }
+
+  private async snapshotStart(): Promise<GitRunState> {
+    let state: GitRunState;
+    if (!this.policy.take) {
+      state = gitUnavailable(this.policy.reason, this.worktree);
+    } else {
+      const work = await findWorkTree(this.cwd);
+      if ('unavailable' in work) {
+        state = gitUnavailable(work.unavailable, this.worktree);
+      } else {
+        try {
+          const start = await takeSnapshot(work, { ref: snapshotRef(this.taskId, 'start') });
+          state = { root: work.root, start, end: null, unavailable: null, worktree: this.worktree };
+        } catch (err) {
+          state = gitUnavailable(`the start snapshot failed: ${errorMessage(err)}`, this.worktree);
+        }
+      }
+    }
+    await this.journal.recordGit(this.taskId, state);
+    return state;
+  }
+}
+
+/**
+ * The end snapshots of runs just marked interrupted (their owner died before taking one): the
+ * work tree as it is now, which holds what the run had changed when it stopped. Only rows with a
+ * start snapshot and no end; one at a time. Returns how many were recorded.
+ */
+export async function snapshotInterruptedRuns(journal: Pick<RunJournal, 'recordGit'>, rows: readonly TaskRow[], log: (message: string) => void): Promise<number> {
+  let recorded = 0;
+  for (const row of rows) {
+    const state = row.git;
+    if (!state?.root || !state.start || state.end) continue;
+    try {
+      const work = await findWorkTree(state.root);
+      if ('unavailable' in work) throw new Error(work.unavailable);
+      const end = await takeSnapshot(work, { ref: snapshotRef(row.id, 'end') });
+      await journal.recordGit(row.id, { ...state, end });
+      recorded++;
+    } catch (err) {
+      log(`Task ${row.id}: no end snapshot after the interruption: ${errorMessage(err)}`);
+    }
+  }
+  return recorded;
+}
