@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { SegmentInfo } from './historyArchive';
 import { PRUNABLE, type JournalStatements } from './journalOps';
-import type { RetentionPolicy } from './taskTypes';
+import type { RetentionPolicy, TaskRow } from './taskTypes';
 
 /**
  * What retention removes: finished hot rows past the policy (never live rows, never unresolved
@@ -13,19 +13,33 @@ export type RemovalPolicy = RetentionPolicy | 'everything';
 
 const DAY_MS = 86_400_000;
 
-/** The hot rows to remove, with their log files. */
-export function hotRowsToRemove(stmts: JournalStatements, now: number, policy: RemovalPolicy): Map<string, string | null> {
-  const victims = new Map<string, string | null>();
-  const collect = (rows: { id: string; log_path: string | null }[]) => rows.forEach((r) => victims.set(r.id, r.log_path));
+/** A removed task: its log file, and the work tree whose refs keep its snapshots (gitSnapshot.ts), if any. */
+export interface RemovedTask {
+  readonly id: string;
+  readonly log_path: string | null;
+  readonly snapshotRoot: string | null;
+}
+
+/** What a removal needs of a row (`git` names the refs to delete). */
+export const REMOVED_COLUMNS = 'id, log_path, git';
+
+export function removedTask(row: Pick<TaskRow, 'id' | 'log_path' | 'git'>): RemovedTask {
+  return { id: row.id, log_path: row.log_path, snapshotRoot: row.git?.start || row.git?.end ? row.git.root : null };
+}
+
+/** The hot rows to remove, with their log files and snapshots. */
+export function hotRowsToRemove(stmts: JournalStatements, now: number, policy: RemovalPolicy): Map<string, RemovedTask> {
+  const victims = new Map<string, RemovedTask>();
+  const collect = (rows: TaskRow[]) => rows.forEach((r) => victims.set(r.id, removedTask(r)));
   if (policy === 'everything') {
-    collect(stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE}`));
+    collect(stmts.all(`SELECT ${REMOVED_COLUMNS} FROM task_history WHERE ${PRUNABLE}`));
     return victims;
   }
   if (policy.maxAgeDays > 0) {
-    collect(stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE} AND COALESCE(finished_at, started_at) < ?`, [now - policy.maxAgeDays * DAY_MS]));
+    collect(stmts.all(`SELECT ${REMOVED_COLUMNS} FROM task_history WHERE ${PRUNABLE} AND COALESCE(finished_at, started_at) < ?`, [now - policy.maxAgeDays * DAY_MS]));
   }
   if (policy.maxRows > 0) {
-    collect(stmts.all(`SELECT id, log_path FROM task_history WHERE ${PRUNABLE} ORDER BY started_at DESC LIMIT -1 OFFSET ?`, [policy.maxRows]));
+    collect(stmts.all(`SELECT ${REMOVED_COLUMNS} FROM task_history WHERE ${PRUNABLE} ORDER BY started_at DESC LIMIT -1 OFFSET ?`, [policy.maxRows]));
   }
   return victims;
 }

@@ -11,7 +11,7 @@
  * the start snapshot, and then they do not show as its changes.
  */
 import { errorMessage } from './errors';
-import { findWorkTree, gitUnavailable, snapshotRef, takeSnapshot, type GitRunState, type RunWorktree } from './gitSnapshot';
+import { dropSnapshotRefs, findWorkTree, gitUnavailable, snapshotRef, takeSnapshot, type GitRunState, type RunWorktree } from './gitSnapshot';
 import type { RunJournal, TaskRow } from './taskTypes';
 
 /** Whether a run gets snapshots: yes (when its folder is in a git work tree), or no and why ("Restricted Mode"). */
@@ -95,4 +95,15 @@ export async function snapshotInterruptedRuns(journal: Pick<RunJournal, 'recordG
     }
   }
   return recorded;
+}
+
+/** Deletes the refs that kept removed tasks' snapshots, one git call per work tree; a folder that is gone is skipped. */
+export async function dropSnapshotsOf(removed: readonly { readonly id: string; readonly snapshotRoot: string | null }[], log: (message: string) => void): Promise<void> {
+  const byRoot = new Map<string, string[]>();
+  for (const r of removed) if (r.snapshotRoot) byRoot.set(r.snapshotRoot, [...(byRoot.get(r.snapshotRoot) ?? []), r.id]);
+  for (const [root, ids] of byRoot) {
+    const work = await findWorkTree(root);
+    if ('unavailable' in work) continue;
+    await dropSnapshotRefs(work.root, ids).catch((err: unknown) => log(`Could not delete the snapshot refs of ${ids.length} removed task(s) in ${root}: ${errorMessage(err)}`));
+  }
 }

@@ -30,7 +30,7 @@ import { ensurePrivateFolder, errorCode, isNoSpaceError, isReadOnlyError, DIR_MO
 import { keepDamagedLog, loadJournalState, reconcileArchive, replay, type OpenedState } from './storeOpen';
 import { countRows, newestRows, newestRowsWhere, readStoreView, type CountQuery } from './storeQueries';
 import { answeredFirstElsewhere, FirstAnswers, requestProblem } from './agentRequests';
-import { deleteTaskLogs, hotRowsToRemove, segmentsToDrop, type RemovalPolicy } from './retention';
+import { deleteTaskLogs, hotRowsToRemove, removedTask, REMOVED_COLUMNS, segmentsToDrop, type RemovalPolicy, type RemovedTask } from './retention';
 import {
   DEFAULT_RETENTION,
   isLive,
@@ -116,6 +116,12 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
   readonly onDidChangeTasks = this._onDidChangeTasks.event;
   private readonly _onDidAddNotice = this._register(new Emitter<string>());
   readonly onDidAddNotice = this._onDidAddNotice.event;
+  /**
+   * Removed tasks that had git snapshots: whoever may run git there (not a window in Restricted
+   * Mode) deletes their refs (runSnapshots.ts dropSnapshotsOf).
+   */
+  private readonly _onDidRemoveSnapshots = this._register(new Emitter<readonly RemovedTask[]>());
+  readonly onDidRemoveSnapshots = this._onDidRemoveSnapshots.event;
   private readonly _onDidRequestCancel = this._register(new Emitter<CancelRequest>());
   /** A catch-up read a cancel request for a running row this instance owns (TaskRunner obeys it). */
   readonly onDidRequestCancel = this._onDidRequestCancel.event;
@@ -741,20 +747,24 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
     for (let i = 0; i < ids.length; i += PRUNE_BATCH) {
       await this.write(this.record('prune', { ids: ids.slice(i, i + PRUNE_BATCH) }), false);
     }
-    const dropped = await this.pruneArchive(now, policy);
-    await deleteTaskLogs(this.dir, [...victims.values()]);
+    const removed = [...victims.values()];
+    const dropped = await this.pruneArchive(now, policy, removed);
+    await deleteTaskLogs(this.dir, removed.map((r) => r.log_path));
+    const withSnapshots = removed.filter((r) => r.snapshotRoot !== null);
+    if (withSnapshots.length > 0) this._onDidRemoveSnapshots.fire(withSnapshots);
     if (ids.length || dropped) this.log(`removed ${ids.length} finished tasks and ${dropped} archived ones`);
     return ids.length + dropped;
   }
 
   /** Drops whole archive segments that retention no longer keeps; returns how many rows went with them. */
-  private async pruneArchive(now: number, policy: RemovalPolicy): Promise<number> {
+  private async pruneArchive(now: number, policy: RemovalPolicy, removed: RemovedTask[]): Promise<number> {
     // Only a row limit weighs the hot rows against the segments.
     const hotRows = policy !== 'everything' && policy.maxRows > 0 ? Number(this.stmts.scalar(`SELECT count(*) FROM task_history WHERE ${PRUNABLE}`)) : 0;
     let rows = 0;
     for (const seg of segmentsToDrop(this.stmts.segments(), hotRows, now, policy)) {
-      const logs = (await this.archive.run(seg, (s) => s.all('SELECT id, log_path FROM task_history').map((r) => r.log_path))) ?? [];
-      await deleteTaskLogs(this.dir, logs);
+      const gone = (await this.archive.run(seg, (s) => s.all(`SELECT ${REMOVED_COLUMNS} FROM task_history`).map(removedTask))) ?? [];
+      await deleteTaskLogs(this.dir, gone.map((r) => r.log_path));
+      removed.push(...gone);
       // The file goes first: a kill before the record leaves a listed segment without a file,
       // which the next open unlists; the other order would leave a file the next open lists again.
       this.archive.forget(seg.name);

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
+import { RESTRICTED_MODE_NO_GIT } from '../core/gitSnapshot';
 import { sessionTakenMessage } from '../core/journalOps';
 import type { SupervisedRun } from '../core/supervisedRuns';
 import { SupervisorLaunchError } from '../core/supervisorLaunch';
@@ -122,6 +123,8 @@ export class TaskLauncher {
         ...(req.plan.stdin !== undefined && req.plan.stdin !== null ? { stdin: req.plan.stdin } : {}),
       };
     }
+    // A repository's config can run commands (core.fsmonitor): no git in Restricted Mode.
+    if (!vscode.workspace.isTrusted) spec.snapshots = { take: false, reason: RESTRICTED_MODE_NO_GIT };
     let running: SupervisedRun;
     try {
       // Refused here, before any process starts, and journaled as a failed attempt.

@@ -24,7 +24,7 @@ const COLUMNS = [
   'log_path', 'owner_id', 'owner_pid', 'owner_started_at', 'owner_host', 'child_pid',
   'child_started_at', 'heartbeat_at', 'resolved_at', 'resolution', 'parent_id',
   'owner_start_ticks', 'child_start_ticks', 'permission_denials', 'permission_denial_count', 'rate_limit',
-  'pending_requests', 'resume_at',
+  'pending_requests', 'resume_at', 'git',
 ];
 
 interface Row {

@@ -1,5 +1,6 @@
 /** `agent-tasks recover`: mark orphaned runs interrupted, list the unresolved ones. */
 import { stopOrphanedAgents } from '../../core/processControl';
+import { snapshotInterruptedRuns } from '../../core/runSnapshots';
 import type { TaskRow } from '../../core/taskTypes';
 import { hasFlag, type ParsedArgs } from '../argParser';
 import { JSON_OPTION, PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
@@ -29,6 +30,8 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
       for (const { row, outcome } of await stopOrphanedAgents(marked)) {
         if (outcome !== 'already-gone') writeErr(`${PROGRAM}: task ${row.id.slice(0, 8)}: its agent (pid ${row.child_pid}) outlived its owner: ${outcome}\n`);
       }
+      // What they had changed, once their agents are stopped (a user in a terminal runs git as they like).
+      await snapshotInterruptedRuns(store, marked, (m) => writeErr(`${PROGRAM}: ${m}\n`));
       // A read-only store (or a full disk) cannot record them, but the answer is still worth giving.
       const markedIds = new Set(marked.map((r) => r.id));
       const unmarked = (await store.findOrphanedTasks()).filter((r) => !markedIds.has(r.id));
