@@ -1,3 +1,4 @@
+import { gitSnapshotSection, measureGitSnapshot, SNAPSHOT_TARGET_RATIO, snapshotRatio } from './gitSnapshotBench';
 import { measureSupervisor, SUPERVISOR_STREAM_RUNS, supervisorSection } from './supervisorBench';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -13,7 +14,7 @@ import { fsyncTree, peakRssMb } from './procMemory';
 import { HOT_KEEP, SEGMENT_ROWS, makeStore, sampleTask } from './storeFixture';
 
 /**
- * `npm run bench`: measures the journal in one run and writes docs/BENCHMARKS.md.
+ * `npm run bench`: measures the journal (and a run's git snapshots) in one run and writes docs/BENCHMARKS.md.
  * `npm run bench -- --json`: also prints one JSON object as the last line.
  *
  * Latencies are compared with a floor measured in the same run, on the same disk, interleaved
@@ -416,6 +417,8 @@ async function main(): Promise<void> {
       await fsp.rm(template, { recursive: true, force: true });
     }
     const supervisor = await measureSupervisor(root);
+    gc();
+    const gitSnapshot = await measureGitSnapshot(root);
     const idle = idleNode();
     const benchRssMb = peakRssMb();
     // One floor for the whole run: the median of every interleaved floor sample.
@@ -444,6 +447,8 @@ async function main(): Promise<void> {
     lines.push(`| a supervisor: from run to the agent spawned ≤ 150 ms | ${fmt(supervisor.startMs.median)} ms | ${met(supervisor.startMs.median <= 150)} |`);
     lines.push(`| a supervisor's peak RSS while streaming 100 MiB ≤ 60 MB | ${mib(supervisor.rssMb.max)} MiB (max of ${SUPERVISOR_STREAM_RUNS}) | ${met((supervisor.rssMb.max * 2 ** 20) / 1e6 <= 60)} |`);
     lines.push(`| open + scan at 100k rows ≤ 50 ms | ${fmt(openResults[100_000].openScan.median)} ms | ${met(openResults[100_000].openScan.median <= 50)} |`);
+    lines.push(`| a git snapshot of 20,000 files (100 modified, 20 untracked) ≤ ${SNAPSHOT_TARGET_RATIO}× \`git status\` on the same repository | ${snapshotRatio(gitSnapshot).toFixed(2)}× (${fmt(gitSnapshot.snapshot.median)} ms vs ${fmt(gitSnapshot.gitStatus.median)} ms) | ${met(snapshotRatio(gitSnapshot) <= SNAPSHOT_TARGET_RATIO)} |`);
+    lines.push(`| (no target) the changes list of a run that changed 100 files | ${fmt(gitSnapshot.changesList.median)} ms | |`);
     lines.push('');
     lines.push('## Durable start latency');
     lines.push('');
@@ -549,6 +554,7 @@ async function main(): Promise<void> {
     lines.push(`| this benchmark process (it generates the 100k rows in memory) | ${mib(benchRssMb)} |`);
     lines.push('');
     lines.push(...supervisorSection(supervisor, fmt));
+    lines.push(...gitSnapshotSection(gitSnapshot, fmt));
     lines.push(`Total benchmark time: ${((performance.now() - t0) / 1000).toFixed(1)} s. Reproduce: \`npm run bench\` (\`BENCH_SAMPLES=N\` for more start samples; \`npm run bench -- --json\` also prints a one-line summary).`);
     lines.push('');
     const docs = path.join(__dirname, '..', '..', 'docs');
@@ -574,6 +580,14 @@ async function main(): Promise<void> {
           durable_after_dirty_floor_ms: Number(dirty.dirtyFloor.median.toFixed(3)),
           supervisor_start_ms: Number(supervisor.startMs.median.toFixed(3)),
           supervisor_rss_mb: Number(supervisor.rssMb.max.toFixed(1)),
+          snapshot_ms: Number(gitSnapshot.snapshot.median.toFixed(3)),
+          git_status_ms: Number(gitSnapshot.gitStatus.median.toFixed(3)),
+          snapshot_vs_status: Number(snapshotRatio(gitSnapshot).toFixed(3)),
+          changes_list_ms: Number(gitSnapshot.changesList.median.toFixed(3)),
+          // From the agent's spawn (runner.start() resolved) until its start snapshot is durable in the journal, and until a bare Node child's first write.
+          snapshot_start_lag_ms: Number(gitSnapshot.ordering.snapshotRecorded.median.toFixed(3)),
+          node_first_write_ms: Number(gitSnapshot.ordering.firstWrite.median.toFixed(3)),
+          node_first_write_in_start_snapshot: gitSnapshot.ordering.inStartSnapshot,
         }),
       );
     }

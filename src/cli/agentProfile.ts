@@ -7,7 +7,9 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import { vscodeUserSettingsFile } from '../core/storeLocation';
+import type { RunWorktree } from '../core/gitSnapshot';
 import type { TaskSpec } from '../core/taskRunner';
+import { createRunWorktree } from '../core/worktree';
 import { passesSessionId, profileLaunch, resolveProfiles } from '../extension/model/agentProfiles';
 import { parseJsonc, settingFromFile } from '../extension/model/restrictedSettings';
 import { parseBoolean, parsePermissionTimeout, parseResumePrompt, PERMISSION_TIMEOUT_SETTING, RESUME_AFTER_LIMIT_SETTING } from '../extension/model/settings';
@@ -24,7 +26,19 @@ export interface ProfileRun {
   readonly warnings: string[];
 }
 
-export async function profileRunSpec(name: string, prompt: string, cwd: string, env: NodeJS.ProcessEnv = process.env): Promise<ProfileRun> {
+/**
+ * `worktree`: run in a new git worktree (true), in `cwd` itself (false), or as the profile says
+ * (undefined: its `"worktree"` field). The worktree is made here, before the profile is
+ * expanded: its folder is the run's cwd and its ${workspaceFolder}. `name`: the task's name
+ * (default: the prompt's first line), which the worktree's branch is named after.
+ */
+export async function profileRunSpec(
+  name: string,
+  prompt: string,
+  cwd: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: { worktree?: boolean; name?: string } = {},
+): Promise<ProfileRun> {
   const warnings: string[] = [];
   const file = env[SETTINGS_ENV] || vscodeUserSettingsFile();
   let settings: unknown;
@@ -47,7 +61,9 @@ export async function profileRunSpec(name: string, prompt: string, cwd: string, 
   const profile = entry.profile;
   const taskId = randomUUID();
   const sessionId = randomUUID();
-  const launch = profileLaunch(profile, 'start', { prompt, sessionId, workspaceFolder: cwd, taskId }, {
+  const taskName = options.name ?? capChars(prompt.split('\n')[0].trim() || name, NAME_MAX_CHARS);
+  const place = (options.worktree ?? profile.worktree === true) ? await newWorktree(cwd, taskName, taskId) : { cwd, worktree: undefined };
+  const launch = profileLaunch(profile, 'start', { prompt, sessionId, workspaceFolder: place.cwd, taskId }, {
     requestTimeoutMs: timeout.value,
     resumePromptAfterLimit: waitOutLimits.value ? followUp.value : undefined,
   });
@@ -55,13 +71,27 @@ export async function profileRunSpec(name: string, prompt: string, cwd: string, 
     warnings,
     spec: {
       id: taskId,
-      name: capChars(prompt.split('\n')[0].trim() || name, NAME_MAX_CHARS),
+      name: taskName,
       agent: name,
-      cwd,
+      cwd: place.cwd,
+      // The folder it was started from: a worktree run belongs with it (and its window).
       workspace: cwd,
       prompt,
       session_id: passesSessionId(profile, 'start') ? sessionId : null,
       ...launch,
+      ...(place.worktree ? { worktree: place.worktree } : {}),
     },
   };
+}
+
+/** A run could not get the worktree it asked for: not a usage mistake, so exit code 1. */
+export class WorktreeRefusedError extends Error {
+  override readonly name = 'WorktreeRefusedError';
+}
+
+/** The worktree a run works in (`agent-tasks run --worktree`, or a profile's `"worktree": true`); throws WorktreeRefusedError saying why not. */
+export async function newWorktree(cwd: string, taskName: string, taskId: string): Promise<{ cwd: string; worktree: RunWorktree }> {
+  const created = await createRunWorktree({ cwd, name: taskName, taskId });
+  if (!created.ok) throw new WorktreeRefusedError(`cannot run in a new worktree: ${created.reason}`);
+  return { cwd: created.cwd, worktree: created.worktree };
 }

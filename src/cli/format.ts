@@ -1,4 +1,5 @@
 /** How the commands print rows: tables, details, JSON. */
+import type { GitRunState, GitSnapshot } from '../core/gitSnapshot';
 import { COLUMNS } from '../core/journalOps';
 import { capChars } from '../core/outputParsers';
 import type { PermissionDenial, RateLimitStatus, TaskRow } from '../core/taskTypes';
@@ -47,7 +48,19 @@ function formatValue(column: string, value: unknown): string {
     return value.length === 0 ? '-' : (value as PermissionDenial[]).map((d) => (d.summary ? `${d.tool}: ${d.summary}` : d.tool)).join('\n');
   }
   if (column === 'rate_limit' && typeof value === 'object') return formatRateLimit(value as RateLimitStatus);
+  if (column === 'git' && typeof value === 'object') return formatGit(value as GitRunState);
   return String(value);
+}
+
+/** The run's snapshots, one per line: "start: tree 1a2b3c4 at HEAD 5d6e7f8", … (`agent-tasks changes` lists the files). */
+function formatGit(g: GitRunState): string {
+  const lines: string[] = [];
+  if (g.unavailable) lines.push(`no snapshots: ${g.unavailable}`);
+  if (g.root) lines.push(`work tree: ${g.root}`);
+  const snap = (s: GitSnapshot | null): string => (s ? `tree ${s.tree.slice(0, 10)} at ${s.head ? `HEAD ${s.head.slice(0, 10)}` : 'no commit yet'} (${formatTime(s.at)})` : '-');
+  if (g.start || g.root) lines.push(`start: ${snap(g.start)}`, `end: ${snap(g.end)}`);
+  if (g.worktree) lines.push(`worktree: ${g.worktree.path} (branch ${g.worktree.branch})`);
+  return lines.join('\n') || '-';
 }
 
 /** "allowed_warning (five_hour, 91% used, resets 2026-12-02 18:00:00)". */

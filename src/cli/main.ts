@@ -12,8 +12,10 @@ import { UsageError, formatCommandHelp, optionValue, parseCommandArgs } from './
 import { EXIT_USAGE, exitWhenFlushed, PROGRAM, STORE_ENV, writeErr, writeOut } from './common';
 import { answerCommand } from './commands/answer';
 import { cancelCommand } from './commands/cancel';
+import { changesCommand } from './commands/changes';
 import type { Command } from './commands/command';
 import { compactCommand } from './commands/compact';
+import { diffCommand } from './commands/diff';
 import { listCommand } from './commands/list';
 import { logsCommand } from './commands/logs';
 import { recoverCommand } from './commands/recover';
@@ -30,7 +32,7 @@ export { formatDuration } from './format';
 setCliScript(__filename);
 
 /** In the order `--help` lists them. */
-const COMMANDS: readonly Command[] = [runCommand, listCommand, showCommand, logsCommand, waitCommand, cancelCommand, answerCommand, compactCommand, recoverCommand];
+const COMMANDS: readonly Command[] = [runCommand, listCommand, showCommand, logsCommand, changesCommand, diffCommand, waitCommand, cancelCommand, answerCommand, compactCommand, recoverCommand];
 
 function mainHelp(): string {
   const width = Math.max(...COMMANDS.map((c) => c.def.name.length));

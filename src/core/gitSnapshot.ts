@@ -111,9 +111,7 @@ export async function takeSnapshot(work: WorkTree, options: { ref?: string; now?
     const headP = headCommit(work.root);
     // The user's index as a starting point: its stat data lets `add -A` hash only what changed.
     // None yet (a fresh repository): git starts an empty one.
-    await fsp.copyFile(work.indexFile, privateIndex).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-    });
+    await copyIndex(work.indexFile, privateIndex);
     const env = { GIT_INDEX_FILE: privateIndex };
     // `--ignore-errors`: a file that vanishes or cannot be read mid-walk (an agent deleting it)
     // must not lose the snapshot; it is left as the index had it.
@@ -127,6 +125,30 @@ export async function takeSnapshot(work: WorkTree, options: { ref?: string; now?
   } finally {
     await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/**
+ * Copies the index, keeping it as old as the original. Git trusts an entry's stat data only when
+ * the file's mtime is older than the index file's own: a file changed in the same clock tick as
+ * the index was written (same mtime, same size; ext4 stamps files with a clock of a few ms) is
+ * "racily clean" and git re-reads it. A copy made now would be newer than all such entries, and
+ * `add -A` would keep their old content: an edit the user's `git status` shows would be missing
+ * from the snapshot. So the copy gets the original's mtime, 1 ms earlier (utimes takes seconds
+ * as a double and can round up by a fraction of a µs; earlier only makes git re-read the few
+ * files changed in that last ms). The mtime is read before the copy: an index replaced in
+ * between is then copied with an older time than its own, which is the safe side.
+ */
+async function copyIndex(indexFile: string, copy: string): Promise<void> {
+  let mtimeMs: number;
+  try {
+    mtimeMs = (await fsp.stat(indexFile)).mtimeMs;
+    await fsp.copyFile(indexFile, copy);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  const racyBound = new Date(Math.floor(mtimeMs) - 1);
+  await fsp.utimes(copy, racyBound, racyBound);
 }
 
 /** Deletes the refs that keep these tasks' snapshots (their rows were pruned); a missing ref is fine. */

@@ -78,11 +78,15 @@ export async function listChanges(root: string, from: string, to: string): Promi
   return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }
 
-/** The unified diff between two trees (all files, or the given paths), binary-safe (`git apply` takes it). */
-export async function diffPatch(root: string, from: string, to: string, paths: readonly string[] = []): Promise<string> {
+/**
+ * The unified diff between two trees (all files, or the given paths), binary-safe: `git apply`
+ * takes it. Bytes as git wrote them: decoded as UTF-8, a Latin-1 file's lines would change and
+ * the patch would no longer apply (or would write replacement characters).
+ */
+export async function diffPatch(root: string, from: string, to: string, paths: readonly string[] = []): Promise<Buffer> {
   const args = [...DIFF_CONFIG, 'diff-tree', '-p', '-M', '--binary', '--no-ext-diff', '--no-textconv', '--no-color', from, to];
   if (paths.length > 0) args.push('--', ...paths.map(literalPathspec));
-  return (await git(args, { cwd: root })).toString('utf8');
+  return git(args, { cwd: root });
 }
 
 /** A pathspec that matches exactly this path (no globbing of `*`, `?`, `[`). */

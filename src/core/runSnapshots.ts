@@ -7,8 +7,9 @@
  * in the same turn as the agent's spawn; staging a copy of the index only hashes files whose stat
  * data changed, so on a repository of 20,000 files the start snapshot is written within a few
  * hundred ms (docs/BENCHMARKS.md), while an agent CLI needs longer than that to start and reach
- * its model. A command that writes files within its first milliseconds can have those writes in
- * the start snapshot, and then they do not show as its changes.
+ * its model. A command that writes before `git add -A` has walked past the file can have that
+ * write in the start snapshot, and then it does not show as its change: a bare Node that writes
+ * at once usually does (the benchmark counts how often).
  */
 import { errorMessage } from './errors';
 import { dropSnapshotRefs, findWorkTree, gitUnavailable, snapshotRef, takeSnapshot, type GitRunState, type RunWorktree } from './gitSnapshot';

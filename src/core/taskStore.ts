@@ -582,13 +582,14 @@ export class TaskStore extends Disposable implements TaskJournal, RequestJournal
     });
   }
 
-  // ---- agents that ask (RequestJournal) ---------------------------------------------------
-
+  /** Any row, live or finished: the end snapshot of an interrupted run is recorded by its recovery. */
   recordGit(id: string, git: GitRunState): Promise<void> {
     return this.exclusive(async () => {
       await this.write(this.record('git', { id, at: Date.now(), git }), true);
     });
   }
+
+  // ---- agents that ask (RequestJournal) ---------------------------------------------------
 
   recordRequest(id: string, request: PendingRequest): Promise<void> {
     return this.exclusive(async () => {

@@ -10,10 +10,12 @@ import { Disposable, setUnexpectedErrorHandler, toDisposable } from '../core/lif
 import { setSqlWasmPath } from '../core/sqlite';
 import { watchRunOwners } from '../core/ownerWatch';
 import { stopOrphanedAgents } from '../core/processControl';
+import { dropSnapshotsOf, snapshotInterruptedRuns } from '../core/runSnapshots';
 import { LIVE_POLL_MS, pollWhileLive } from '../core/storePoll';
 import { SupervisedRuns } from '../core/supervisedRuns';
 import { TaskStore } from '../core/taskStore';
 import { LIVE_STATUSES, type RetentionPolicy, type TaskRow } from '../core/taskTypes';
+import { registerChangeCommands } from './changeCommands';
 import * as config from './config';
 import { errorMessage, UserFacingError } from './errors';
 import { ContextKeys, Commands } from './model/ids';
@@ -75,7 +77,7 @@ export class AgentTasksContext extends Disposable {
     this.statusBar = this._register(new StatusBar(this));
     this.requestPrompts = this._register(new RequestPrompts(this));
     this.launcher = new TaskLauncher(this);
-    for (const d of [...registerRunCommands(this), ...registerRecoverCommand(this), ...registerTaskCommands(this)]) this._register(d);
+    for (const d of [...registerRunCommands(this), ...registerRecoverCommand(this), ...registerTaskCommands(this), ...registerChangeCommands(this)]) this._register(d);
     this._register(
       vscode.workspace.onDidChangeConfiguration((e) => {
         if (config.affectsRetention(e)) this.onRetentionChanged();
@@ -157,6 +159,8 @@ export class AgentTasksContext extends Disposable {
         void vscode.window.showWarningMessage(notice);
       }),
     );
+    // Pruned history takes its snapshots' refs along (not in Restricted Mode: no git there; a later prune cannot retry, the refs stay).
+    this._register(store.onDidRemoveSnapshots((removed) => void (vscode.workspace.isTrusted ? dropSnapshotsOf(removed, (m) => this.log.warn(m)) : undefined)));
     // The tree shows what is read at once; marking orphans waits for a durable write, which can be
     // slow right after heavy disk activity (a big checkout), and its rows then refresh in place.
     this.tasksView.attach({ store, runs });
@@ -164,13 +168,13 @@ export class AgentTasksContext extends Disposable {
     void this.showRunsAgain(store, runs);
     const marked = await store.markRunningAsInterrupted();
     if (marked.length > 0) this.log.info(`Marked ${marked.length} orphaned task(s) as interrupted: ${marked.map((r) => r.id).join(', ')}`);
-    void this.stopAgentsOf(marked);
+    void this.afterInterrupted(store, marked);
     // After the start-up scan (so no row is offered twice): a supervisor killed while this window
     // watches makes its run interrupted now, and offered.
     this._register(
       watchRunOwners(store, () => this.tasksView.lastView?.running ?? [], (rows) => {
         this.log.info(`The supervisor of ${rows.length} running task(s) died: ${rows.map((r) => r.id).join(', ')}`);
-        void this.stopAgentsOf(rows);
+        void this.afterInterrupted(store, rows);
         void this.offerRecovery(store, rows);
       }, { log: (m) => this.log.debug(m) }),
     );
@@ -182,16 +186,16 @@ export class AgentTasksContext extends Disposable {
   }
 
   /**
-   * Interrupted runs found at start-up: resumed at once with agentTasks.autoResume (this
-   * workspace's), else offered. The notification's Resume continues the newest one's session
-   * (several: one multi-select QuickPick) — two user actions from the notice to the session
-   * running again.
+   * Runs whose owner died: agents that outlived it are stopped (no one logs them any more), then
+   * their end snapshots record what they had changed. Not in Restricted Mode: git would run what
+   * an untrusted repository's config says (core.fsmonitor).
    */
-  /** Agents that outlived their supervisor: stopped (no one logs them any more). */
-  private async stopAgentsOf(rows: readonly TaskRow[]): Promise<void> {
+  private async afterInterrupted(store: TaskStore, rows: readonly TaskRow[]): Promise<void> {
     for (const { row, outcome } of await stopOrphanedAgents(rows).catch(() => [])) {
       this.log.info(`Task ${row.id}: its agent (pid ${row.child_pid}) outlived its owner: ${outcome}`);
     }
+    if (rows.length === 0 || !vscode.workspace.isTrusted) return;
+    await snapshotInterruptedRuns(store, rows, (m) => this.log.warn(m));
   }
 
   private async showRunsAgain(store: TaskStore, runs: SupervisedRuns): Promise<void> {
@@ -199,6 +203,12 @@ export class AgentTasksContext extends Disposable {
     await runs.showAgain(mine);
   }
 
+  /**
+   * Interrupted runs found at start-up: resumed at once with agentTasks.autoResume (this
+   * workspace's), else offered. The notification's Resume continues the newest one's session
+   * (several: one multi-select QuickPick) — two user actions from the notice to the session
+   * running again.
+   */
   private async recoverAtStart(store: TaskStore, rows: readonly TaskRow[]): Promise<void> {
     const auto = config.autoResume();
     for (const problem of auto.problems) void this.showSettingWarning(problem, 'agentTasks.autoResume');

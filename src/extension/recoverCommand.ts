@@ -31,7 +31,7 @@ import {
 } from './model/recoverChoices';
 import { isUnresolvedInterrupted, taskLabel } from './model/taskPresentation';
 import { childOf, isProcessAlive, stopProcessTree } from '../core/processControl';
-import { askForPrompt, findProfile } from './runCommand';
+import { askForPrompt, continuedWorktree, findProfile } from './runCommand';
 import { taskFromArg } from './taskCommands';
 
 const TAIL_BYTES = 16 * 1024;
@@ -214,6 +214,8 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
         parentId: row.id,
         sessionId: resume.sessionId,
         name: resumedTaskName(row.name),
+        // In its worktree, where its session's work is; the new row records it too (Apply, Remove).
+        ...continuedWorktree(row),
       });
       await services.store.resolveInterrupted(row.id, 'resumed');
       return running.id;
@@ -229,6 +231,7 @@ async function recover(ctx: AgentTasksContext, arg: unknown): Promise<string | u
         cwd: row.cwd,
         workspace: row.workspace,
         parentId: row.id,
+        ...continuedWorktree(row),
       });
       await services.store.resolveInterrupted(row.id, 'restarted');
       return running.id;

@@ -6,15 +6,17 @@
  * attempt is still journaled, as a `failed` row that says why.
  */
 import { randomUUID } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { RESTRICTED_MODE_NO_GIT } from '../core/gitSnapshot';
+import { RESTRICTED_MODE_NO_GIT, type RunWorktree } from '../core/gitSnapshot';
 import { sessionTakenMessage } from '../core/journalOps';
 import type { SupervisedRun } from '../core/supervisedRuns';
 import { SupervisorLaunchError } from '../core/supervisorLaunch';
 import { ReadOnlyStoreError, SessionTakenError, type TaskStore } from '../core/taskStore';
 import { TaskSpecError, toNewTask, type TaskSpec } from '../core/taskRunner';
 import type { OutputFormat, TaskRow } from '../core/taskTypes';
+import { createRunWorktree, discardRunWorktree, mainFolderFor, worktreeFolderFor, worktreeSource } from '../core/worktree';
 import * as config from './config';
 import type { AgentTasksContext, Services } from './context';
 import { UserFacingError } from './errors';
@@ -36,6 +38,7 @@ import { finishNotice, OPEN_AGENT_SETTINGS, OPEN_SETTINGS, SHOW_OUTPUT } from '.
 import { Commands } from './model/ids';
 import { isUnresolvedInterrupted } from './model/taskPresentation';
 import { planRerun } from './model/recoverChoices';
+import { decidePlace, placeWording, type RunPlace } from './model/runPlace';
 import { pickTask, taskFromArg } from './taskCommands';
 
 const NAME_MAX_CHARS = 80;
@@ -45,6 +48,8 @@ export interface RunArgs {
   agent?: string;
   prompt?: string;
   cwd?: string;
+  /** In a new worktree (true) or in the folder (false); absent: asked, defaulting to the profile's `worktree`. */
+  worktree?: boolean;
 }
 
 export interface LaunchRequest {
@@ -62,6 +67,12 @@ export interface LaunchRequest {
   readonly sessionId?: string;
   /** The task's name, when not the first line of its prompt (a resumed run keeps the original's). */
   readonly name?: string;
+  /**
+   * `'new'`: the run gets a new git worktree of `cwd`'s repository and works in it ("in a new
+   * worktree"). A RunWorktree: it continues in that one (a resumed or restarted worktree run;
+   * `cwd` is inside it). Absent: it works in `cwd`.
+   */
+  readonly worktree?: 'new' | RunWorktree;
 }
 
 /** What a failed attempt's row records. */
@@ -89,15 +100,19 @@ export class TaskLauncher {
     ensureWritable(services.store);
     const taskId = randomUUID();
     const sessionId = req.sessionId ?? randomUUID();
+    const place = await this.placeRun(services, req, taskId);
+    const cwd = place.cwd;
     let spec: TaskSpec;
     if (req.plan.kind === 'profile') {
       const profile = req.plan.profile;
-      const launch = profileLaunch(profile, req.mode, { prompt: req.prompt, sessionId, workspaceFolder: req.workspace ?? req.cwd, taskId }, config.launchSettings());
+      // In a worktree, ${workspaceFolder} is the worktree's copy of the workspace folder: the agent must not be pointed at the user's files.
+      const workspaceFolder = place.worktree ? (req.workspace === null || req.workspace === req.cwd ? cwd : worktreeFolderFor(place.worktree, req.workspace)) : req.workspace ?? req.cwd;
+      const launch = profileLaunch(profile, req.mode, { prompt: req.prompt, sessionId, workspaceFolder, taskId }, config.launchSettings());
       spec = {
         id: taskId,
         name: req.name ?? taskName(req.prompt, profile.name, launch.command, launch.args),
         agent: req.agent,
-        cwd: req.cwd,
+        cwd,
         workspace: req.workspace,
         prompt: req.prompt,
         // Journaled from the first moment when the agent is told to use it; else learned from its output.
@@ -114,7 +129,7 @@ export class TaskLauncher {
         agent: req.agent,
         command: req.plan.command,
         args: [...req.plan.args],
-        cwd: req.cwd,
+        cwd,
         workspace: req.workspace,
         prompt: req.prompt,
         format: req.plan.format,
@@ -125,6 +140,7 @@ export class TaskLauncher {
     }
     // A repository's config can run commands (core.fsmonitor): no git in Restricted Mode.
     if (!vscode.workspace.isTrusted) spec.snapshots = { take: false, reason: RESTRICTED_MODE_NO_GIT };
+    if (place.worktree) spec.worktree = place.worktree;
     let running: SupervisedRun;
     try {
       // Refused here, before any process starts, and journaled as a failed attempt.
@@ -134,6 +150,11 @@ export class TaskLauncher {
       }
       running = await services.runs.start(spec);
     } catch (err) {
+      // A worktree made for this run, which never started: nothing is in it yet.
+      if (place.made && place.worktree) {
+        const dropped = await discardRunWorktree(place.worktree).catch((e: unknown) => ({ ok: false as const, reason: String(e) }));
+        if (!dropped.ok) this.ctx.log.warn(`Could not remove the unused worktree ${place.worktree.path}: ${dropped.reason}`);
+      }
       if (err instanceof SessionTakenError) throw new UserFacingError(`Could not resume "${spec.name}": ${err.message}`);
       if (err instanceof TaskSpecError || err instanceof SupervisorLaunchError) {
         await this.recordFailedAttempt(services.store, { ...spec, format: spec.format ?? 'text', agent: spec.agent ?? null, prompt: spec.prompt ?? null, workspace: spec.workspace ?? null, parentId: spec.parent_id }, err.message);
@@ -155,6 +176,34 @@ export class TaskLauncher {
       (err: unknown) => this.ctx.log.error(`Could not learn how task ${running.id} ended:`, err),
     );
     return running;
+  }
+
+  /**
+   * Where the run works: `req.cwd`; or a new worktree made for it now (its branch is named after
+   * the task's id); or the worktree it continues, which must still be there. Refusals are journaled
+   * as failed attempts, as any run that could not start.
+   */
+  private async placeRun(services: Services, req: LaunchRequest, taskId: string): Promise<{ cwd: string; worktree?: RunWorktree; made: boolean }> {
+    if (req.worktree === undefined) return { cwd: req.cwd, made: false };
+    const label = req.name ?? (firstLine(req.prompt) || req.agent || 'run');
+    const refuse = async (reason: string): Promise<never> => {
+      const plan = req.plan;
+      const command = plan.kind === 'profile' ? plan.profile.command : plan.command;
+      const format = plan.kind === 'profile' ? plan.profile.format : plan.format;
+      await this.recordFailedAttempt(services.store, { name: label, agent: req.agent, command, args: [], cwd: req.cwd, workspace: req.workspace, prompt: req.prompt, format, parentId: req.parentId }, reason);
+      throw new UserFacingError(`Could not run "${label}": ${sentence(reason)}`);
+    };
+    if (req.worktree !== 'new') {
+      const exists = await fsp.stat(req.cwd).then((s) => s.isDirectory(), () => false);
+      if (!exists) return refuse(`its worktree ${req.worktree.path} (branch ${req.worktree.branch}) was removed`);
+      return { cwd: req.cwd, worktree: req.worktree, made: false };
+    }
+    // git runs hooks on checkout: never in Restricted Mode (the Run command does not offer it there).
+    if (!vscode.workspace.isTrusted) return refuse('running in a new worktree needs git, which does not run in Restricted Mode');
+    const created = await createRunWorktree({ cwd: req.cwd, name: label, taskId });
+    if (!created.ok) return refuse(`no new worktree: ${created.reason}`);
+    this.ctx.log.info(`Task ${taskId} works in a new worktree: ${created.worktree.path} on branch ${created.worktree.branch} (from ${created.worktree.base.slice(0, 7)})`);
+    return { cwd: created.cwd, worktree: created.worktree, made: true };
   }
 
   /** Journals a run that could not start (malformed profile, refused spec): it shows in History, failed, with the reason. */
@@ -286,7 +335,75 @@ function parseRunArgs(arg: unknown): RunArgs {
     if (typeof value !== 'string') throw new UserFacingError(`agentTasks.run: the "${key}" argument must be a string.`);
     return value;
   };
-  return { agent: text('agent'), prompt: text('prompt'), cwd: text('cwd') };
+  const worktree = a.worktree;
+  if (worktree !== undefined && typeof worktree !== 'boolean') throw new UserFacingError('agentTasks.run: the "worktree" argument must be true or false.');
+  return { agent: text('agent'), prompt: text('prompt'), cwd: text('cwd'), worktree };
+}
+
+/**
+ * Where the run works: in the folder, or in a new worktree of it; `offer` when both are possible
+ * (a trusted workspace, a folder in a repository with a commit), starting from the profile's
+ * `"worktree"`, and the prompt box lets the user switch. Undefined when the user cancels.
+ */
+async function choosePlace(profile: AgentProfile, folder: { cwd: string; label: string }, requested: boolean | undefined): Promise<{ place: RunPlace; offer: boolean } | undefined> {
+  const trusted = vscode.workspace.isTrusted;
+  // git only where it may run, and only when the answer can matter.
+  const source = trusted && requested !== false ? await worktreeSource(folder.cwd) : null;
+  const decision = decidePlace({ requested, profileName: profile.name, profileWorktree: profile.worktree === true, trusted, source });
+  switch (decision.kind) {
+    case 'use':
+      return { place: decision.place, offer: false };
+    case 'refuse':
+      throw new UserFacingError(decision.reason);
+    case 'confirmFolder': {
+      const RUN_HERE = 'Run in This Folder';
+      return (await vscode.window.showWarningMessage(decision.message, RUN_HERE)) === RUN_HERE ? { place: 'folder', offer: false } : undefined;
+    }
+    case 'offer':
+      return { place: decision.preferred, offer: true };
+  }
+}
+
+/**
+ * The prompt, and where the run works: when both places are possible, a button on the prompt box
+ * switches between them (its tooltip says to which; the box's line says where the run goes now).
+ * Null when the user cancels.
+ */
+function askForPromptAndPlace(title: string, profileName: string, folderLabel: string, start: { place: RunPlace; offer: boolean }): Promise<{ prompt: string; place: RunPlace } | null> {
+  if (!start.offer) {
+    return askForPrompt({ title, prompt: placeWording(start.place, profileName, folderLabel).prompt, placeHolder: 'Describe the task' }).then((prompt) => (prompt === null ? null : { prompt, place: start.place }));
+  }
+  return new Promise((resolve) => {
+    const input = vscode.window.createInputBox();
+    let place = start.place;
+    const show = (): void => {
+      const wording = placeWording(place, profileName, folderLabel);
+      input.prompt = wording.prompt;
+      input.buttons = [{ iconPath: new vscode.ThemeIcon(place === 'worktree' ? 'folder' : 'git-branch'), tooltip: wording.toggle }];
+    };
+    let settled = false;
+    const settle = (answer: { prompt: string; place: RunPlace } | null): void => {
+      if (settled) return;
+      settled = true;
+      input.dispose();
+      resolve(answer);
+    };
+    input.title = title;
+    input.placeholder = 'Describe the task';
+    input.ignoreFocusOut = true;
+    show();
+    input.onDidTriggerButton(() => {
+      place = place === 'worktree' ? 'folder' : 'worktree';
+      show();
+    });
+    input.onDidChangeValue(() => (input.validationMessage = undefined));
+    input.onDidAccept(() => {
+      if (input.value.trim() === '') input.validationMessage = 'Type what the agent should do.';
+      else settle({ prompt: input.value, place });
+    });
+    input.onDidHide(() => settle(null));
+    input.show();
+  });
 }
 
 /** Agent Tasks: Run Agent Task… Returns the new task's id (for scripts and tests), or undefined when cancelled. */
@@ -331,16 +448,18 @@ async function runAgentTask(ctx: AgentTasksContext, arg: unknown): Promise<strin
   const profile = entry.profile;
   const folder = await chooseFolder(args.cwd);
   if (!folder) return undefined;
+  const start = await choosePlace(profile, folder, args.worktree);
+  if (!start) return undefined;
+  let place = start.place;
   let prompt: string | null = null;
   if (usesPrompt(profile)) {
-    prompt =
-      args.prompt ??
-      (await askForPrompt({
-        title: `Run Agent Task: ${profile.name}`,
-        prompt: `What should ${profile.name} do? It runs in ${folder.label}.`,
-        placeHolder: 'Describe the task',
-      }));
-    if (prompt === null) return undefined;
+    if (args.prompt !== undefined) {
+      prompt = args.prompt;
+    } else {
+      const answer = await askForPromptAndPlace(`Run Agent Task: ${profile.name}`, profile.name, folder.label, start);
+      if (answer === null) return undefined;
+      ({ prompt, place } = answer);
+    }
   }
   const running = await ctx.launcher.launch(services, {
     mode: 'start',
@@ -349,6 +468,7 @@ async function runAgentTask(ctx: AgentTasksContext, arg: unknown): Promise<strin
     prompt,
     cwd: folder.cwd,
     workspace: folder.workspace,
+    ...(place === 'worktree' ? { worktree: 'new' as const } : {}),
   });
   return running.id;
 }
@@ -362,16 +482,24 @@ async function rerunTask(ctx: AgentTasksContext, arg: unknown): Promise<string |
   if (isUnresolvedInterrupted(row)) return vscode.commands.executeCommand<string | undefined>(Commands.recover, { taskId: row.id, action: 'restart' });
   const plan = planRerun(row, findProfile(config.agentProfiles(), row.agent));
   if (plan.kind === 'impossible') throw new UserFacingError(plan.reason, AGENTS_SETTING);
+  // A worktree run runs again in a new worktree, from the same place in the main work tree: the old one holds the old run's work.
+  const worktree = row.git?.worktree;
   const running = await ctx.launcher.launch(services, {
     mode: 'start',
     plan,
     agent: row.agent,
     prompt: row.prompt,
-    cwd: row.cwd,
+    cwd: worktree ? mainFolderFor(worktree, row.cwd) : row.cwd,
     workspace: row.workspace,
     parentId: row.id,
+    ...(worktree ? { worktree: 'new' as const } : {}),
   });
   return running.id;
+}
+
+/** The worktree an interrupted run continues in when resumed or restarted (its cwd is in it): recorded on the new row too. */
+export function continuedWorktree(row: TaskRow): { worktree?: RunWorktree } {
+  return row.git?.worktree ? { worktree: row.git.worktree } : {};
 }
 
 export function registerRunCommands(ctx: AgentTasksContext): vscode.Disposable[] {

@@ -4,7 +4,8 @@
  * changes reloads the snapshot once (debounced), and only what changed is refreshed — a group
  * whose children changed, or a single row in place. Running rows re-render every second for
  * their elapsed time; their tokens and cost come from the supervisors' heartbeats in the store.
- * What a row looks like is decided in model/taskPresentation.ts.
+ * What a row looks like is decided in model/taskPresentation.ts. A task whose run has git
+ * snapshots expands to what it changed (changesView.ts).
  */
 import * as vscode from 'vscode';
 import { Disposable, Emitter, toDisposable } from '../core/lifecycle';
@@ -32,6 +33,8 @@ import {
   type TreeSnapshot,
 } from './model/taskPresentation';
 import { hostName } from '../core/processIdentity';
+import { ChangeInfoNode, ChangeNode, TaskChanges } from './changesView';
+import { hasChangesNode } from './model/changePresentation';
 
 const RELOAD_DEBOUNCE_MS = 150;
 const ITEM_REFRESH_DEBOUNCE_MS = 250;
@@ -55,7 +58,7 @@ export class MoreNode {
   readonly type = 'more';
 }
 
-export type TreeNode = GroupNode | TaskNode | MoreNode;
+export type TreeNode = GroupNode | TaskNode | MoreNode | ChangeNode | ChangeInfoNode;
 
 export class TasksView extends Disposable implements vscode.TreeDataProvider<TreeNode> {
   private readonly _onDidChangeTreeData = this._register(new vscode.EventEmitter<TreeNode | undefined>());
@@ -81,11 +84,25 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
   private itemTimer: NodeJS.Timeout | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private readonly host = hostName();
+  /** The children of tasks: what their runs changed. */
+  readonly changes: TaskChanges;
 
   constructor(private readonly ctx: AgentTasksContext) {
     super();
     for (const kind of ['needsInput', 'running', 'interrupted', 'history'] as const) this.groups.set(kind, new GroupNode(kind));
     this.treeView = this._register(vscode.window.createTreeView(TASKS_VIEW_ID, { treeDataProvider: this, showCollapseAll: false }));
+    this.changes = this._register(new TaskChanges({ knownRows: () => this.knownRows(), log: ctx.log }));
+    this._register(
+      this.changes.onDidChange((node) => {
+        if (node === undefined) this._onDidChangeTreeData.fire(undefined);
+        else if (node instanceof TaskNode && this.nodes.get(node.row.id) === node) this._onDidChangeTreeData.fire(node);
+      }),
+    );
+    this._register(
+      this.treeView.onDidExpandElement((e) => {
+        if (e.element instanceof TaskNode) this.changes.expanded(e.element);
+      }),
+    );
     this._register(
       toDisposable(() => {
         clearTimeout(this.reloadTimer);
@@ -107,9 +124,23 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
     this.firstLoad = this.reload();
   }
 
-  /** Reloads now (the Refresh command). */
-  refresh(): Promise<void> {
-    return this.reload();
+  /** Reloads now (the Refresh command); tasks' changes are listed anew (a live run's from a new snapshot). */
+  async refresh(): Promise<void> {
+    this.changes.invalidate();
+    await this.reload();
+    for (const node of this.nodes.values()) if (hasChangesNode(node.row)) this._onDidChangeTreeData.fire(node);
+  }
+
+  /** Resolves once the first load of the store's view is done (or the store could not open). */
+  async whenLoaded(): Promise<void> {
+    if (!this.firstLoad) await this.ctx.ready;
+    await this.firstLoad;
+  }
+
+  /** Every row the tree shows. */
+  knownRows(): TaskRow[] {
+    const s = this.snapshot;
+    return s ? [...s.needsInput, ...s.running, ...s.interrupted, ...s.history] : [];
   }
 
   /** The task ids shown (tests and the e2e suite read the tree through this). */
@@ -221,8 +252,7 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
     if (element === undefined) {
       // The view may open before the store: wait for the first load (VS Code shows progress).
       // attach() runs before the recovery scan: once it has, the first load is all there is to wait for.
-      if (!this.firstLoad) await this.ctx.ready;
-      await this.firstLoad;
+      await this.whenLoaded();
       const s = this.snapshot;
       if (!s || isEmptySnapshot(s)) return []; // the welcome view shows
       return visibleGroups(s).map((kind) => this.groups.get(kind)!);
@@ -232,17 +262,20 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
       if (element.kind === 'history' && this.snapshot.historyHasMore) children.push(this.more);
       return children;
     }
+    if (element instanceof TaskNode) return this.changes.children(element);
     return [];
   }
 
   getParent(element: TreeNode): TreeNode | undefined {
     if (element instanceof TaskNode) return this.groups.get(element.group);
     if (element instanceof MoreNode) return this.groups.get('history');
+    if (element instanceof ChangeNode || element instanceof ChangeInfoNode) return element.task instanceof TaskNode ? element.task : undefined;
     return undefined;
   }
 
   getTreeItem(element: TreeNode): vscode.TreeItem {
     if (element instanceof GroupNode) return this.groupItem(element);
+    if (element instanceof ChangeNode || element instanceof ChangeInfoNode) return this.changes.treeItem(element);
     if (element instanceof MoreNode) {
       const item = new vscode.TreeItem('Show more', vscode.TreeItemCollapsibleState.None);
       item.id = 'agentTasks.history.more';
@@ -273,7 +306,8 @@ export class TasksView extends Disposable implements vscode.TreeDataProvider<Tre
     // Started from this window (its supervisor owns it either way; the tooltip says where it runs).
     const own = this.services?.runs.get(node.row.id) !== undefined;
     const row = node.row;
-    const item = new vscode.TreeItem(taskLabel(row), vscode.TreeItemCollapsibleState.None);
+    // Collapsed, not expanded: its changes are listed (git runs) only when asked for.
+    const item = new vscode.TreeItem(taskLabel(row), hasChangesNode(row) ? vscode.TreeItemCollapsibleState.Collapsed : vscode.TreeItemCollapsibleState.None);
     item.id = row.id;
     item.description = taskDescription(row, now);
     const icon = taskIcon(row);

@@ -19,6 +19,7 @@ import { CodeServer, RUN_TOKEN_ENV, processesWithEnv } from './codeServer';
 import { E2ETools, PhaseTimer, defaultLog, ensureE2ETools, errorMessage, sleep, waitUntil } from './e2eSetup';
 import { Workbench } from './workbench';
 import { scrubbedAgentEnv, startRealClaude, type RealClaude } from './realClaude';
+import { makeRepo } from '../helpers/gitRepo';
 import {
   FAKE_COST_USD,
   FAKE_REPLY,
@@ -53,6 +54,28 @@ const CLAUDE_PROFILE = 'claude-real';
 /** The built-in claude profile as it is: it asks (scenario 8). */
 const CLAUDE_ASKING_PROFILE = 'claude-asks';
 const CLAUDE_SHELL = 'echo hi > f.txt';
+
+/**
+ * Scenario 9's profile: appends a line to README.md once the run's start snapshot exists (its
+ * ref, named by AGENT_TASKS_TASK_ID), so the edit is the run's own change whatever the
+ * machine's speed. Plain Node; the prompt is its argument (unused), so Run Agent Task… asks for one.
+ */
+const EDIT_PROFILE = 'edit-readme';
+const EDIT_LINE = 'A line the agent added.';
+const EDIT_SCRIPT = [
+  "const fs = require('fs'), cp = require('child_process');",
+  "const ref = 'refs/agent-tasks/' + process.env.AGENT_TASKS_TASK_ID + '/start';",
+  'const until = Date.now() + 30000;',
+  '(function wait() {',
+  "  if (cp.spawnSync('git', ['rev-parse', '-q', '--verify', ref]).status === 0) {",
+  `    fs.appendFileSync('README.md', ${JSON.stringify(EDIT_LINE + '\n')});`,
+  "    console.log('edited README.md');",
+  '    return;',
+  '  }',
+  "  if (Date.now() > until) { console.error('no start snapshot after 30 s'); process.exit(3); }",
+  '  setTimeout(wait, 50);',
+  '})();',
+].join('\n');
 
 /** The notification of a run whose supervisor died (one run), and what its Resume tells the session (agentTasks.resumePrompt's default in package.json). */
 const INTERRUPTED_NOTICE_TEXT = '1 agent task was interrupted: the process that ran it stopped (a crash, a reboot, kill -9). Resume its session?';
@@ -260,8 +283,8 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 12 * 60_00
     argvLog = path.join(tmp, 'fake-agent-argv.jsonl');
     ticksArgvLog = path.join(tmp, 'tick-agent-argv.jsonl');
     const workspace = path.join(tmp, 'workspace');
-    fs.mkdirSync(workspace, { recursive: true });
-    fs.writeFileSync(path.join(workspace, 'README.md'), '# e2e workspace\n');
+    // A git repository with one commit: runs in it journal snapshots (scenario 9 shows their changes).
+    await makeRepo(workspace, { 'README.md': '# e2e workspace\n' });
     cs = await timer.phase('code-server + vsix', () =>
       CodeServer.start({
         tools,
@@ -269,7 +292,11 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 12 * 60_00
         trust: 'trusted',
         workspace,
         settings: {
-          'agentTasks.agents': { ...fakeProfiles({ argvLog, ticksArgvLog, sleepMs: 8000 }), ...(claude ? { [CLAUDE_PROFILE]: claude.plainProfile, [CLAUDE_ASKING_PROFILE]: claude.profile } : {}) },
+          'agentTasks.agents': {
+            ...fakeProfiles({ argvLog, ticksArgvLog, sleepMs: 8000 }),
+            [EDIT_PROFILE]: { command: process.execPath, args: ['-e', EDIT_SCRIPT, '--', '${prompt}'], format: 'text' },
+            ...(claude ? { [CLAUDE_PROFILE]: claude.plainProfile, [CLAUDE_ASKING_PROFILE]: claude.profile } : {}),
+          },
           'agentTasks.defaultAgent': 'fake',
         },
         // No real credential, agent config or proxy of the machine reaches an agent (scenario 7 runs a real one).
@@ -742,6 +769,65 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 12 * 60_00
     });
   });
 
+  test('9. a run in a git workspace: its changed file shows under it in the tree; clicking the file opens a diff editor', async () => {
+    await scenario('scenario 9', () => wb, async () => {
+      const w = wb!;
+      const server = cs!;
+      const prompt = 'Add a line to the project notes';
+      await clearNotifications(w);
+      await w.runCommand('View: Close All Editors');
+      await runFromPalette(w, EDIT_PROFILE, prompt);
+      await waitForTaskInGroup(w, prompt, 'History', { timeoutMs: 30_000, extra: /success/ });
+      const stored = await waitForStoreRow(store, `"${prompt}" success`, (r) => r.name === prompt && r.status === 'success');
+      const git = stored.git as { root?: string; start?: { tree: string } | null; end?: { tree: string } | null; unavailable?: string | null } | null;
+      assert.ok(git?.start && git.end, `the run journaled its start and end snapshots: ${JSON.stringify(git)}`);
+      assert.equal(fs.readFileSync(path.join(server.workspace, 'README.md'), 'utf8'), `# e2e workspace\n${EDIT_LINE}\n`, 'the agent edited the file');
+
+      // The task expands (a click on its twistie: a click on the row itself shows its output).
+      const taskRow = w.treeRow(prompt, { view: VIEW });
+      await calmMouse(w);
+      await taskRow.locator('.monaco-tl-twistie').first().click({ timeout: 10_000 });
+      let rows: Awaited<ReturnType<Workbench['treeRows']>> = [];
+      const change = await waitUntil(
+        'README.md under the task, modified, one line added',
+        async () => {
+          rows = await w.treeRows({ view: VIEW });
+          const at = rows.findIndex((r) => r.level === 2 && (r.ariaLabel || r.text).includes(prompt));
+          const child = at < 0 ? undefined : rows.slice(at + 1).find((r) => r.level === 3 && /README\.md/.test(r.ariaLabel || r.text));
+          return child && /README\.md, modified, 1 line added, 0 removed/.test(child.ariaLabel) ? child : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 250 },
+      ).catch((err: unknown) => {
+        throw new Error(`${errorMessage(err)}; rows: ${JSON.stringify(rows.map((r) => `${'  '.repeat(r.level - 1)}${r.ariaLabel || r.text}`))}`);
+      });
+      assert.match(change.text, /README\.md\s*\+1 \u22120/, `the change row shows its counts: ${change.text}`);
+      await shot(w, '9-changes.png');
+
+      // A click on the file opens the diff of the run's start and end snapshots (no task hover over it).
+      await calmMouse(w);
+      await w.treeRow(/README\.md/, { view: VIEW }).locator('.label-name').first().click({ timeout: 10_000 });
+      const diffEditor = w.page.locator('.part.editor .monaco-diff-editor').first();
+      await diffEditor.waitFor({ state: 'visible', timeout: 20_000 });
+      let seen = { title: '', text: '' };
+      await waitUntil(
+        "the diff editor showing the agent's line",
+        async () => {
+          const title = (await w.page.locator('.part.editor .editor-group-container.active .tab.active').first().innerText().catch(() => '')).trim();
+          const text = ((await diffEditor.innerText().catch(() => '')) ?? '').replace(/\u00a0/g, ' ');
+          seen = { title, text };
+          return text.includes(EDIT_LINE) && title.includes('README.md') ? seen : undefined;
+        },
+        { timeoutMs: 20_000, intervalMs: 300 },
+      ).catch((err: unknown) => {
+        throw new Error(`${errorMessage(err)}; seen: ${JSON.stringify({ title: seen.title, text: seen.text.slice(0, 1500) })}`);
+      });
+      assert.match(seen.title, new RegExp(`README\\.md \\(${prompt}\\) start \u2194 end`), `the diff is titled after the file and the task: ${seen.title}`);
+      await shot(w, '9-diff.png');
+      await mediaShot(w, 'changes.png', { x: 0, y: 0, width: 1400, height: 200 });
+      await w.runCommand('View: Close All Editors');
+    });
+  });
+
   test('tree: a group that gets its first task is shown expanded (no click needed)', () => {
     assert.deepEqual(
       collapsedGroups,
@@ -758,7 +844,7 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 12 * 60_00
 if (process.env.E2E_UPDATE_MEDIA === '1') {
   after(() => {
     fs.mkdirSync(MEDIA_DIR, { recursive: true });
-    for (const name of ['tree.png', 'recover.png', 'output.png']) {
+    for (const name of ['tree.png', 'recover.png', 'output.png', 'changes.png']) {
       const from = path.join(MEDIA_OUT, name);
       if (fs.existsSync(from)) fs.copyFileSync(from, path.join(MEDIA_DIR, name));
       else log(`media: ${from} missing, docs/media/${name} not updated`);

@@ -507,3 +507,12 @@ test('interactive: a boolean, only with claude-stream-json and the prompt on std
   assert.match(problem(validateProfile('c', { command: 'claude', args: ['${prompt}'], format: 'claude-stream-json', interactive: true }, 'user')), /"interactive" needs "promptInput": "stdin"/);
   assert.match(problem(validateProfile('d', { command: 'claude', format: 'claude-stream-json', promptInput: 'stdin', shell: true, interactive: true }, 'user')), /cannot go with "shell": true/);
 });
+
+test('worktree: a boolean; true makes runs start in a new worktree by default, absent or false does not', () => {
+  const isolated = ok(validateProfile('iso', { command: 'claude', args: ['-p'], promptInput: 'stdin', worktree: true }, 'user'));
+  assert.equal(isolated.worktree, true);
+  assert.equal(ok(validateProfile('plain', { command: 'claude', args: ['-p'], promptInput: 'stdin' }, 'user')).worktree, undefined);
+  assert.equal(ok(validateProfile('off', { command: 'claude', args: ['-p'], promptInput: 'stdin', worktree: false }, 'user')).worktree, undefined);
+  assert.match(problem(validateProfile('bad', { command: 'claude', worktree: 'yes' }, 'user')), /"worktree" must be true or false, not string "yes"/);
+  assert.equal(BUILTIN_PROFILES.some((p) => p.worktree), false, 'no built-in isolates by default');
+});

@@ -138,7 +138,7 @@ test('settings: names, types, defaults, descriptions', () => {
   assert.deepEqual(profile.properties.format.enum, [...OUTPUT_FORMATS]);
   assert.deepEqual(profile.properties.args.items, { type: 'string' });
   // Every field validateProfile reads is in the schema (additionalProperties: false would flag it otherwise).
-  assert.deepEqual(Object.keys(profile.properties).sort(), ['args', 'command', 'env', 'format', 'interactive', 'promptInput', 'resumeArgs', 'shell']);
+  assert.deepEqual(Object.keys(profile.properties).sort(), ['args', 'command', 'env', 'format', 'interactive', 'promptInput', 'resumeArgs', 'shell', 'worktree']);
   assert.deepEqual(profile.properties.promptInput.enum, [...PROMPT_INPUTS]);
   assert.equal(profile.properties.promptInput.default, 'argument', 'a profile that says nothing keeps its prompt where ${prompt} stands');
   assert.equal(profile.properties.promptInput.enumDescriptions.length, PROMPT_INPUTS.length);

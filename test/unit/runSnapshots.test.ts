@@ -93,7 +93,7 @@ test('a run that modifies, adds, deletes and renames files lists exactly those, 
   assert.equal(gitSync(repo, 'rev-parse', snapshotRef(row.id, 'end')), row.git?.end?.tree);
   assert.equal(gitSync(repo, 'log', '--all', '--format=%H'), before.log);
   // The diff of one path, and the content at either end.
-  const patch = await diffPatch(row.git!.root!, row.git!.start!.tree, row.git!.end!.tree, ['a.txt']);
+  const patch = (await diffPatch(row.git!.root!, row.git!.start!.tree, row.git!.end!.tree, ['a.txt'])).toString('utf8');
   assert.match(patch, /^-two\n\+TWO\n three\n\+four$/m);
   assert.doesNotMatch(patch, /new\.txt/);
   assert.equal(String(await readBlob(row.git!.root!, row.git!.start!.tree, 'a.txt')), 'one\ntwo\nthree\n');

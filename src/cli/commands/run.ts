@@ -1,4 +1,5 @@
 /** `agent-tasks run`: a command as a journaled task, its output streamed to this terminal. */
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -6,13 +7,14 @@ import { capChars } from '../../core/outputParsers';
 import { launchSupervisor } from '../../core/supervisorLaunch';
 import { TaskRunner, TaskSpecError, type RunningTask, type TaskSpec } from '../../core/taskRunner';
 import type { TaskStore } from '../../core/taskStore';
+import { discardRunWorktree, WORKTREES_ENV } from '../../core/worktree';
 import { OUTPUT_FORMATS, type OutputFormat, type TaskRow } from '../../core/taskTypes';
 import { hasFlag, UsageError, optionValue, type ParsedArgs } from '../argParser';
 import { EXIT_USAGE, JSON_OPTION, PROGRAM, STORE_OPTION, writeErr, writeOut } from '../common';
 import { NAME_MAX_CHARS, publicRow } from '../format';
 import { closeStore, getCliScript, openStore } from '../store';
 import type { Command } from './command';
-import { profileRunSpec } from '../agentProfile';
+import { newWorktree, profileRunSpec } from '../agentProfile';
 
 /** How often a run's store catches up (cancel requests) besides file events. */
 const CANCEL_POLL_MS = 1_000;
@@ -32,6 +34,8 @@ export const runCommand: Command = {
       { name: 'session-id', value: 'ID', description: "The agent's session id, if known before it starts" },
       { name: 'agent', value: 'NAME', description: 'With one PROMPT argument: run the agent profile NAME (claude, codex, gemini, or yours). With a command line: the agent kind recorded for it (default: guessed)' },
       { name: 'detach', description: "Return at once: a supervisor process runs the task with no terminal; the task's id is the last line printed" },
+      { name: 'worktree', description: 'Run in a new git worktree, on a new branch agent-tasks/<name>-<id> from HEAD, not in the folder itself' },
+      { name: 'no-worktree', description: 'With --agent NAME: run in the folder itself, even when the profile says "worktree": true' },
       JSON_OPTION,
       STORE_OPTION,
     ],
@@ -51,6 +55,10 @@ export const runCommand: Command = {
       'With --detach the task is owned by its own supervisor process (as the editor\'s runs are): nothing of',
       'it depends on this terminal; follow it with `logs ID --follow`, `wait ID` or `cancel ID`. The id is',
       'printed once the start is journaled (--json: the running row); exit code 0, or 1 when it could not start.',
+      'With --worktree (or a profile with "worktree": true) the run works in a new git worktree under',
+      `~/.agent-tasks/worktrees (or $${WORKTREES_ENV}), on a new branch agent-tasks/<name>-<id> from HEAD,`,
+      'in the same subfolder as --cwd: your work tree stays as it is. Apply its changes, or remove the worktree',
+      'and its branch, from the editor (or with git). The folder must be in a git repository with a commit.',
     ].join('\n'),
   },
   run,
@@ -58,7 +66,21 @@ export const runCommand: Command = {
 
 async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const spec = await runSpec(parsed);
-  if (hasFlag(parsed, 'detach')) return runDetached(spec, storeDir, hasFlag(parsed, 'json'));
+  if (spec.worktree) writeErr(`${PROGRAM}: working in ${spec.cwd}, a new worktree on branch ${spec.worktree.branch}\n`);
+  const started = { yes: false };
+  try {
+    if (hasFlag(parsed, 'detach')) return await runDetached(spec, storeDir, hasFlag(parsed, 'json'), started);
+    return await runAttached(spec, storeDir, started);
+  } finally {
+    // A run that never started leaves no worktree (nor branch) behind.
+    if (spec.worktree && !started.yes) {
+      const dropped = await discardRunWorktree(spec.worktree).catch((err: unknown) => ({ ok: false as const, reason: err instanceof Error ? err.message : String(err) }));
+      if (!dropped.ok) writeErr(`${PROGRAM}: the worktree ${spec.worktree.path} was left behind: ${dropped.reason}\n`);
+    }
+  }
+}
+
+async function runAttached(spec: TaskSpec, storeDir: string, started: { yes: boolean }): Promise<number> {
   const store = await openStore(storeDir, 'write');
   try {
     if (store.readOnly) {
@@ -68,7 +90,7 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
     const runner = new TaskRunner(store, { log: (m) => writeErr(`${PROGRAM}: ${m}\n`) });
     const stopListening = listenForCancelRequests(store);
     try {
-      return await runToCompletion(runner, spec);
+      return await runToCompletion(runner, spec, started);
     } finally {
       stopListening();
       runner.dispose();
@@ -82,7 +104,7 @@ async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
  * `run --detach`: the task goes to its own supervisor (src/core/supervisor.ts), the same that
  * owns an editor's runs, started with this Node. Resolves once the start is journaled.
  */
-async function runDetached(spec: TaskSpec, storeDir: string, json: boolean): Promise<number> {
+async function runDetached(spec: TaskSpec, storeDir: string, json: boolean, started: { yes: boolean }): Promise<number> {
   // The store must exist and have a log: a supervisor only appends to it.
   const store = await openStore(storeDir, 'write');
   const readOnly = store.readOnly;
@@ -103,6 +125,7 @@ async function runDetached(spec: TaskSpec, storeDir: string, json: boolean): Pro
       script,
       request: { storeDir, spec, compact: { command: process.execPath, args: [cli, 'compact', '--store', storeDir], afterBytes: COMPACT_HANDOVER_BYTES } },
     });
+    started.yes = true;
     writeOut(json ? `${JSON.stringify(publicRow(row), null, 2)}\n` : `${row.id}\n`);
     return 0;
   } catch (err) {
@@ -135,17 +158,21 @@ function listenForCancelRequests(store: TaskStore): () => void {
 async function runSpec(parsed: ParsedArgs): Promise<TaskSpec> {
   const [command, ...args] = parsed.commandLine;
   if (command === undefined || command === '') throw new UsageError('missing the command to run', 'run');
+  if (hasFlag(parsed, 'worktree') && hasFlag(parsed, 'no-worktree')) throw new UsageError('--worktree and --no-worktree contradict each other', 'run');
+  // Undefined: as the profile says.
+  const worktree = hasFlag(parsed, 'worktree') ? true : hasFlag(parsed, 'no-worktree') ? false : undefined;
   const profileName = optionValue(parsed, 'agent');
   if (profileName !== undefined && args.length === 0) {
     for (const flag of ['format', 'session-id']) if (optionValue(parsed, flag) !== undefined) throw new UsageError(`--${flag} goes with a command line, not with --agent NAME PROMPT (the profile says it)`, 'run');
     const cwdFlag = optionValue(parsed, 'cwd');
     if (cwdFlag !== undefined && cwdFlag.trim() === '') throw new UsageError('--cwd must not be empty', 'run');
-    const { spec, warnings } = await profileRunSpec(profileName, command, path.resolve(cwdFlag ?? process.cwd()));
-    for (const w of warnings) writeErr(`${PROGRAM}: ${w}\n`);
     const nameFlag = optionValue(parsed, 'name');
     if (nameFlag !== undefined && nameFlag.trim() === '') throw new UsageError('--name must not be empty', 'run');
-    return nameFlag !== undefined ? { ...spec, name: nameFlag } : spec;
+    const { spec, warnings } = await profileRunSpec(profileName, command, path.resolve(cwdFlag ?? process.cwd()), process.env, { worktree, name: nameFlag });
+    for (const w of warnings) writeErr(`${PROGRAM}: ${w}\n`);
+    return spec;
   }
+  if (worktree === false) throw new UsageError('--no-worktree goes with --agent NAME PROMPT (a command line runs in its folder unless --worktree)', 'run');
   const formatFlag = optionValue(parsed, 'format');
   if (formatFlag !== undefined && !OUTPUT_FORMATS.includes(formatFlag as OutputFormat)) {
     throw new UsageError(`--format must be one of ${OUTPUT_FORMATS.join(', ')}`, 'run');
@@ -154,7 +181,7 @@ async function runSpec(parsed: ParsedArgs): Promise<TaskSpec> {
   if (name !== undefined && name.trim() === '') throw new UsageError('--name must not be empty', 'run');
   const cwd = optionValue(parsed, 'cwd');
   if (cwd !== undefined && cwd.trim() === '') throw new UsageError('--cwd must not be empty', 'run');
-  return {
+  const spec: TaskSpec = {
     name: name ?? capChars([command, ...args].join(' '), NAME_MAX_CHARS),
     agent: optionValue(parsed, 'agent') ?? guessAgent(command),
     command,
@@ -163,6 +190,11 @@ async function runSpec(parsed: ParsedArgs): Promise<TaskSpec> {
     format: (formatFlag as OutputFormat | undefined) ?? guessFormat(command, args),
     session_id: optionValue(parsed, 'session-id') ?? null,
   };
+  if (!worktree) return spec;
+  // The branch is named after the task's id, so the id is chosen here.
+  const id = randomUUID();
+  const place = await newWorktree(spec.cwd, spec.name, id);
+  return { ...spec, id, cwd: place.cwd, workspace: spec.cwd, worktree: place.worktree };
 }
 
 function commandBaseName(command: string): string {
@@ -188,7 +220,7 @@ export function guessFormat(command: string, args: readonly string[]): OutputFor
  * cancel (the child has its own process group, so a terminal's Ctrl-C reaches only us), and
  * waits for the finished row.
  */
-async function runToCompletion(runner: TaskRunner, spec: TaskSpec): Promise<number> {
+async function runToCompletion(runner: TaskRunner, spec: TaskSpec, started: { yes: boolean }): Promise<number> {
   const received: NodeJS.Signals[] = [];
   let task: RunningTask | undefined;
   const onSignal = (signal: NodeJS.Signals): void => {
@@ -205,6 +237,7 @@ async function runToCompletion(runner: TaskRunner, spec: TaskSpec): Promise<numb
   try {
     try {
       task = await runner.start(spec, { tee: { stdout: process.stdout, stderr: process.stderr } });
+      started.yes = true;
     } catch (err) {
       writeErr(`${PROGRAM}: ${err instanceof Error ? err.message : String(err)}\n`);
       return err instanceof TaskSpecError ? EXIT_USAGE : 1;

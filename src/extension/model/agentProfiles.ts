@@ -62,6 +62,11 @@ export interface AgentProfile {
    * editor or `agent-tasks answer`. Needs `promptInput: "stdin"` and format `claude-stream-json`.
    */
   readonly interactive?: boolean;
+  /**
+   * Runs start in a new git worktree on a branch of their own (src/core/worktree.ts), not in the
+   * folder itself: the default of Run Agent Task…'s "where" choice and of `agent-tasks run --agent`.
+   */
+  readonly worktree?: boolean;
 }
 
 export type ProfileEntry =
@@ -731,6 +736,12 @@ export function validateProfile(name: string, raw: unknown, source: ProfileSourc
     if (shell) problems.push('"interactive" cannot go with "shell": true');
   }
 
+  let worktree = false;
+  if (raw.worktree !== undefined) {
+    if (typeof raw.worktree !== 'boolean') problems.push(`"worktree" must be true or false, not ${describeType(raw.worktree)}`);
+    else worktree = raw.worktree;
+  }
+
   const checkPlaceholders = (field: string, text: string, commandLine: boolean, parsed?: ParsedArgument): void => {
     for (const p of placeholdersIn(text)) {
       if (!isPlaceholder(p)) {
@@ -764,7 +775,7 @@ export function validateProfile(name: string, raw: unknown, source: ProfileSourc
     kind: 'ok',
     name,
     source,
-    profile: { name, source, command, args, ...(resumeArgs !== undefined ? { resumeArgs } : {}), format, env, shell, promptInput, ...(interactive ? { interactive } : {}) },
+    profile: { name, source, command, args, ...(resumeArgs !== undefined ? { resumeArgs } : {}), format, env, shell, promptInput, ...(interactive ? { interactive } : {}), ...(worktree ? { worktree } : {}) },
   };
 }
 

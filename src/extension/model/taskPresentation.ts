@@ -102,6 +102,8 @@ export function taskDescription(row: TaskRow, now: number): string {
   const tokens = totalTokens(row);
   if (tokens !== null && tokens > 0) parts.push(`${formatTokens(tokens)} tokens`);
   if (row.cost_usd !== null) parts.push(formatCost(row.cost_usd));
+  // A run in its own worktree: its branch is where its work is until applied.
+  if (row.git?.worktree) parts.push(row.git.worktree.branch);
   return parts.join(' · ');
 }
 
@@ -136,14 +138,18 @@ export function taskIcon(row: TaskRow): IconSpec {
 
 /**
  * `agentTask.<status>` then, in this order, `.own` (run by this window), `.unresolved`
- * (interrupted, waiting for recovery), `.session` (has a session id). package.json menus match
- * these with regular expressions.
+ * (interrupted, waiting for recovery), `.session` (has a session id), `.changes` (has a start
+ * snapshot: Open Changes, Copy as Patch), `.worktree` (ran in its own worktree). package.json
+ * menus match these with regular expressions.
  */
 export function taskContextValue(row: TaskRow, own: boolean): string {
   let value = `agentTask.${row.status}`;
   if (own && isLive(row.status)) value += '.own';
   if (isUnresolvedInterrupted(row)) value += '.unresolved';
   if (row.session_id) value += '.session';
+  const git = row.git;
+  if (git && git.unavailable === null && git.root !== null && git.start !== null) value += '.changes';
+  if (git?.worktree) value += '.worktree';
   return value;
 }
 
@@ -207,6 +213,7 @@ export function taskTooltipMarkdown(row: TaskRow, ctx: TooltipContext): string {
   }
   if (row.cost_usd !== null) field('Cost', escapeMarkdown(formatCost(row.cost_usd)));
   if (row.session_id) field('Session ID', escapeMarkdown(row.session_id));
+  if (row.git?.worktree) field('Worktree', escapeMarkdown(`${row.git.worktree.path} (branch ${row.git.worktree.branch})`));
   if (isLive(row.status)) {
     const where = ctx.own
       ? 'this window'

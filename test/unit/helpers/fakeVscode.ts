@@ -32,12 +32,13 @@ export class Uri {
   private constructor(
     readonly scheme: string,
     readonly path: string,
+    readonly query = '',
   ) {}
   static file(p: string): Uri {
     return new Uri('file', p);
   }
-  static from(c: { scheme: string; path: string }): Uri {
-    return new Uri(c.scheme, c.path);
+  static from(c: { scheme: string; path: string; query?: string }): Uri {
+    return new Uri(c.scheme, c.path, c.query ?? '');
   }
   static joinPath(base: Uri, ...parts: string[]): Uri {
     return new Uri(base.scheme, path.posix.join(base.path, ...parts));
@@ -46,7 +47,7 @@ export class Uri {
     return this.path;
   }
   toString(): string {
-    return `${this.scheme}:${this.path}`;
+    return `${this.scheme}:${this.path}${this.query ? `?${this.query}` : ''}`;
   }
 }
 
@@ -76,6 +77,7 @@ export class TreeItem {
   iconPath?: ThemeIcon;
   tooltip?: MarkdownString;
   contextValue?: string;
+  resourceUri?: Uri;
   command?: unknown;
   accessibilityInformation?: unknown;
   constructor(
@@ -120,12 +122,15 @@ export const fake = {
   treeProvider: undefined as
     | { getChildren(e?: unknown): Promise<unknown[]> | unknown[]; getTreeItem(e: unknown): TreeItem; onDidChangeTreeData: (l: Listener<unknown>) => unknown }
     | undefined,
-  treeView: undefined as { badge?: { value: number; tooltip: string } } | undefined,
+  treeView: undefined as { badge?: { value: number; tooltip: string }; expand(element: unknown): void } | undefined,
   treeChanges: [] as unknown[],
   statusBar: undefined as { text: string; tooltip: unknown; visible: boolean; backgroundColor?: ThemeColor } | undefined,
   contentProviders: new Map<string, { provideTextDocumentContent(uri: Uri): Promise<string> | string }>(),
   log: [] as string[],
+  /** What the user does with an input box made by createInputBox, once it is shown; unset: presses Escape. */
+  inputBox: undefined as ((box: FakeInputBox) => void) | undefined,
   reset(): void {
+    this.inputBox = undefined;
     this.settings = {};
     this.trusted = true;
     this.workspaceFolders = [];
@@ -162,7 +167,9 @@ export const window = {
   createTreeView: (_id: string, options: { treeDataProvider: NonNullable<typeof fake.treeProvider> }) => {
     fake.treeProvider = options.treeDataProvider;
     options.treeDataProvider.onDidChangeTreeData((e) => fake.treeChanges.push(e));
-    const view = { badge: undefined, dispose() {} };
+    const expanded = new EventEmitter<{ element: unknown }>();
+    // expand(): what VS Code tells the extension when the user expands a node.
+    const view = { badge: undefined, onDidExpandElement: expanded.event, expand: (element: unknown) => expanded.fire({ element }), dispose() {} };
     fake.treeView = view;
     return view;
   },
@@ -191,6 +198,7 @@ export const window = {
   showErrorMessage: message('error'),
   showQuickPick: async () => undefined,
   showInputBox: async () => undefined,
+  createInputBox: (): FakeInputBox => new FakeInputBox(),
   showWorkspaceFolderPick: async () => undefined,
   withProgress: async (_o: unknown, task: () => Promise<unknown>) => task(),
   setStatusBarMessage: () => new Disposable(() => undefined),
@@ -200,6 +208,7 @@ export const window = {
 const RESTRICTED_SETTINGS = ['agentTasks.agents', 'agentTasks.defaultAgent'];
 
 const configurationEmitter = new EventEmitter<{ affectsConfiguration(s: string): boolean }>();
+const trustEmitter = new EventEmitter<void>();
 
 export const workspace = {
   get isTrusted() {
@@ -229,6 +238,12 @@ export const workspace = {
     readFile: async (uri: Uri): Promise<Uint8Array> => readFile(uri.fsPath),
   },
   onDidChangeConfiguration: configurationEmitter.event,
+  onDidGrantWorkspaceTrust: trustEmitter.event,
+  /** What VS Code does when the user trusts the workspace. */
+  grantTrust: () => {
+    fake.trusted = true;
+    trustEmitter.fire();
+  },
   fireConfigurationChange: (key: string) => configurationEmitter.fire({ affectsConfiguration: (s: string) => key.startsWith(s) }),
   registerTextDocumentContentProvider: (scheme: string, provider: { provideTextDocumentContent(uri: Uri): Promise<string> }) => {
     fake.contentProviders.set(scheme, provider);
@@ -258,3 +273,41 @@ export const commands = {
 };
 
 export const env = { clipboard: { text: '', async writeText(t: string) { env.clipboard.text = t; } } };
+
+/** window.createInputBox: the test scripts the user through `fake.inputBox` (type, press a button, accept). */
+export class FakeInputBox {
+  title: string | undefined;
+  prompt: string | undefined;
+  placeholder: string | undefined;
+  value = '';
+  validationMessage: string | undefined;
+  ignoreFocusOut = false;
+  buttons: readonly { iconPath: unknown; tooltip?: string }[] = [];
+  private readonly accepted = new EventEmitter<void>();
+  private readonly hidden = new EventEmitter<void>();
+  private readonly changed = new EventEmitter<string>();
+  private readonly triggered = new EventEmitter<{ iconPath: unknown; tooltip?: string }>();
+  readonly onDidAccept = this.accepted.event;
+  readonly onDidHide = this.hidden.event;
+  readonly onDidChangeValue = this.changed.event;
+  readonly onDidTriggerButton = this.triggered.event;
+  show(): void {
+    const script = fake.inputBox;
+    setImmediate(() => (script ? script(this) : this.hide()));
+  }
+  hide(): void {
+    this.hidden.fire();
+  }
+  dispose(): void {}
+  /** The user's actions. */
+  type(text: string): void {
+    this.value = text;
+    this.changed.fire(text);
+  }
+  press(index: number): void {
+    this.triggered.fire(this.buttons[index]);
+  }
+  accept(): void {
+    this.accepted.fire();
+  }
+}
