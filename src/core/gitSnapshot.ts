@@ -120,7 +120,7 @@ export async function takeSnapshot(work: WorkTree, options: { ref?: string; now?
       if (!(err instanceof GitError) || err.code !== 1 || !/unable to (index|stat)|failed to insert/i.test(err.stderr)) throw err;
     });
     const tree = await gitText(['write-tree'], { cwd: work.root, env, timeoutMs: SNAPSHOT_TIMEOUT_MS });
-    if (options.ref) await git(['update-ref', options.ref, tree], { cwd: work.root, timeoutMs: 30_000 });
+    if (options.ref) await keepSnapshot(work.root, options.ref, tree);
     return { tree, head: await headP, at };
   } finally {
     await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
@@ -149,6 +149,11 @@ async function copyIndex(indexFile: string, copy: string): Promise<void> {
   }
   const racyBound = new Date(Math.floor(mtimeMs) - 1);
   await fsp.utimes(copy, racyBound, racyBound);
+}
+
+/** Points `ref` at a snapshot's tree: git's garbage collection keeps what a ref reaches. */
+export async function keepSnapshot(root: string, ref: string, tree: string): Promise<void> {
+  await git(['update-ref', ref, tree], { cwd: root, timeoutMs: 30_000 });
 }
 
 /** Deletes the refs that keep these tasks' snapshots (their rows were pruned); a missing ref is fine. */

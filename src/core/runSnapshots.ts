@@ -4,15 +4,17 @@
  * run whose owner died, the end one taken by the process that marks it interrupted.
  *
  * Ordering, and its limit: the run does not wait for the start snapshot. Its git commands start
- * in the same turn as the agent's spawn; staging a copy of the index only hashes files whose stat
- * data changed, so on a repository of 20,000 files the start snapshot is written within a few
- * hundred ms (docs/BENCHMARKS.md), while an agent CLI needs longer than that to start and reach
- * its model. A command that writes before `git add -A` has walked past the file can have that
- * write in the start snapshot, and then it does not show as its change: a bare Node that writes
- * at once usually does (the benchmark counts how often).
+ * before the start is journaled and the agent spawned (TaskRunner.start), and run alongside
+ * both; staging a copy of the index only hashes files whose stat data changed, so on a
+ * repository of 20,000 files the snapshot's content is fixed within a couple of hundred ms
+ * (docs/BENCHMARKS.md), while an agent CLI needs longer than that to start and reach its model.
+ * A command that writes before `git add -A` has walked past the file can have that write in the
+ * start snapshot, and then it does not show as its change (the benchmark counts how often a bare
+ * Node that writes at once gets there first). Only once the row is journaled, and only if it is
+ * this runner's, are the snapshot's ref and its record written.
  */
 import { errorMessage } from './errors';
-import { dropSnapshotRefs, findWorkTree, gitUnavailable, snapshotRef, takeSnapshot, type GitRunState, type RunWorktree } from './gitSnapshot';
+import { dropSnapshotRefs, findWorkTree, gitUnavailable, keepSnapshot, snapshotRef, takeSnapshot, type GitRunState, type RunWorktree } from './gitSnapshot';
 import type { RunJournal, TaskRow } from './taskTypes';
 
 /** Whether a run gets snapshots: yes (when its folder is in a git work tree), or no and why ("Restricted Mode"). */
@@ -30,9 +32,12 @@ export class RunSnapshots {
     private readonly log: (message: string) => void,
   ) {}
 
-  /** Starts the start snapshot (once) and journals it; never waits and never throws. */
-  begin(): void {
-    this.startState ??= this.snapshotStart().catch((err: unknown) => {
+  /**
+   * Starts the start snapshot (once); it is kept (ref) and journaled when `journaled` says the
+   * run's row was started by this runner, else dropped. Never waits and never throws.
+   */
+  begin(journaled: Promise<boolean>): void {
+    this.startState ??= this.snapshotStart(journaled).catch((err: unknown) => {
       this.log(`Task ${this.taskId}: could not record its start snapshot: ${errorMessage(err)}`);
       return undefined;
     });
@@ -53,7 +58,7 @@ export class RunSnapshots {
     }
   }
 
-  private async snapshotStart(): Promise<GitRunState> {
+  private async snapshotStart(journaled: Promise<boolean>): Promise<GitRunState | undefined> {
     let state: GitRunState;
     if (!this.policy.take) {
       state = gitUnavailable(this.policy.reason, this.worktree);
@@ -63,13 +68,17 @@ export class RunSnapshots {
         state = gitUnavailable(work.unavailable, this.worktree);
       } else {
         try {
-          const start = await takeSnapshot(work, { ref: snapshotRef(this.taskId, 'start') });
+          const start = await takeSnapshot(work);
+          // A row that is not ours (the id was taken): its refs are not ours to move either.
+          if (!(await journaled)) return undefined;
+          await keepSnapshot(work.root, snapshotRef(this.taskId, 'start'), start.tree);
           state = { root: work.root, start, end: null, unavailable: null, worktree: this.worktree };
         } catch (err) {
           state = gitUnavailable(`the start snapshot failed: ${errorMessage(err)}`, this.worktree);
         }
       }
     }
+    if (!(await journaled)) return undefined;
     await this.journal.recordGit(this.taskId, state);
     return state;
   }

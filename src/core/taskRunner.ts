@@ -194,6 +194,12 @@ export class TaskRunner extends Disposable {
     }
     if (this.executions.has(task.id) || this.startingIds.has(task.id)) throw new TaskSpecError(`Task ${task.id} is already running`);
     this.startingIds.add(task.id);
+    // The start snapshot's git work begins now, alongside the durable start record and the
+    // spawn (which never wait for it): the head start is what keeps the agent's first writes out
+    // of it (runSnapshots.ts). It is journaled only once the row is, and only if the row is ours.
+    const snapshots = new RunSnapshots(task.id, task.cwd, this.journal, spec.snapshots ?? { take: true }, spec.worktree ?? null, this.log);
+    let started!: (ours: boolean) => void;
+    snapshots.begin(new Promise<boolean>((resolve) => (started = resolve)));
     let execution: TaskExecution;
     try {
       const row = await this.journal.startTask(task, { exclusiveSession: spec.exclusiveSession === true });
@@ -201,6 +207,10 @@ export class TaskRunner extends Disposable {
         throw new TaskSpecError(`Task ${task.id} already exists (${row.status})`);
       }
       execution = this.register(row, task);
+      started(true);
+    } catch (err) {
+      started(false);
+      throw err;
     } finally {
       this.startingIds.delete(task.id);
     }
@@ -212,8 +222,7 @@ export class TaskRunner extends Disposable {
       stdin: spec.stdin,
       interactive: spec.interactive ? { requestTimeoutMs: spec.requestTimeoutMs } : undefined,
       resumeAfterLimit: spec.resumeAfterLimit,
-      snapshots: spec.snapshots ?? { take: true },
-      worktree: spec.worktree ?? null,
+      snapshots,
     });
     return execution;
   }
@@ -345,8 +354,7 @@ interface LaunchOptions {
   stdin?: string;
   interactive?: { requestTimeoutMs?: number };
   resumeAfterLimit?: ResumeAfterLimit;
-  snapshots: SnapshotPolicy;
-  worktree: RunWorktree | null;
+  snapshots: RunSnapshots;
 }
 
 class TaskExecution implements RunningTask {
@@ -380,7 +388,6 @@ class TaskExecution implements RunningTask {
   private closed = false;
   private finishing = false;
   private conversation: AgentConversation | undefined;
-  private snapshots: RunSnapshots | undefined;
 
   constructor(
     readonly row: TaskRow,
@@ -418,10 +425,7 @@ class TaskExecution implements RunningTask {
         void this.finish({ kind: 'not-started', problem });
         return;
       }
-      this.snapshots = new RunSnapshots(this.id, this.task.cwd, this.hooks.journal, options.snapshots, options.worktree, this.hooks.log);
       this.spawnChild(options, this.task.args, options.stdin);
-      // After the spawn call, in the same turn: the agent does not wait for git (runSnapshots.ts).
-      this.snapshots.begin();
     } catch (err) {
       void this.finish({ kind: 'not-started', problem: `Could not start "${this.task.command}": ${errorMessage(err)}` });
     }
@@ -677,7 +681,7 @@ class TaskExecution implements RunningTask {
     await closeLogFile(this.logStream);
     await this.journalWrites;
     // The end snapshot is in the row before its end is: whoever sees the run finished sees its changes.
-    await this.snapshots?.end();
+    await this.launchOptions?.snapshots.end();
     const outcome = decideOutcome(end, this.parser.summary, this.stopRequest, this.stderrTail);
     // The usage limit came back once resumes ran out: say so.
     if (this.limitError !== null && outcome.status === 'failed') outcome.error = this.limitError;
