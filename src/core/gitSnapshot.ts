@@ -52,6 +52,8 @@ export interface GitRunState {
 export const NOT_A_REPOSITORY = 'not a git repository';
 /** Why a run started in an untrusted workspace has no snapshots. */
 export const RESTRICTED_MODE_NO_GIT = 'git is not run in Restricted Mode';
+/** Why a run has none when the user turned them off (agentTasks.snapshots.enabled, agent-tasks run --no-snapshots). */
+export const SNAPSHOTS_OFF = 'snapshots are turned off';
 
 /** Limits for the snapshot's git calls. */
 const SNAPSHOT_TIMEOUT_MS = 120_000;

@@ -13,6 +13,7 @@ import {
   parseOnWindowClose,
   parsePermissionTimeout,
   RESUME_AFTER_LIMIT_SETTING,
+  SNAPSHOTS_SETTING,
   parseResumePrompt,
   parseRetention,
   STATUS_BAR_SETTING,
@@ -99,6 +100,11 @@ export function permissionTimeoutMs(): Parsed<number> {
 /** Wait out a usage limit and resume the session (default true). */
 export function resumeAfterUsageLimit(): Parsed<boolean> {
   return parseBoolean(RESUME_AFTER_LIMIT_SETTING, section().get<unknown>('resumeAfterUsageLimit'), true);
+}
+
+/** Git snapshots of each run's work tree at its start and end (default true). */
+export function snapshotsEnabled(): Parsed<boolean> {
+  return parseBoolean(SNAPSHOTS_SETTING, section().get<unknown>('snapshots.enabled'), true);
 }
 
 /** The settings every profile run takes (model/agentProfiles.ts profileLaunch). */

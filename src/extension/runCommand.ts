@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as os from 'node:os';
 import * as vscode from 'vscode';
-import { RESTRICTED_MODE_NO_GIT, type RunWorktree } from '../core/gitSnapshot';
+import { RESTRICTED_MODE_NO_GIT, SNAPSHOTS_OFF, type RunWorktree } from '../core/gitSnapshot';
 import { sessionTakenMessage } from '../core/journalOps';
 import type { SupervisedRun } from '../core/supervisedRuns';
 import { SupervisorLaunchError } from '../core/supervisorLaunch';
@@ -140,6 +140,7 @@ export class TaskLauncher {
     }
     // A repository's config can run commands (core.fsmonitor): no git in Restricted Mode.
     if (!vscode.workspace.isTrusted) spec.snapshots = { take: false, reason: RESTRICTED_MODE_NO_GIT };
+    else if (!config.snapshotsEnabled().value) spec.snapshots = { take: false, reason: SNAPSHOTS_OFF };
     if (place.worktree) spec.worktree = place.worktree;
     let running: SupervisedRun;
     try {

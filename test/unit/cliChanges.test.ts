@@ -137,6 +137,18 @@ test('a run that changed nothing: "No changes." and an empty list', async (t) =>
   assert.equal(diff.stdout, '');
 });
 
+test('run --no-snapshots: git never runs for it, and changes says why', async (t) => {
+  const fx = await setup(t);
+  const repo = await makeRepo(path.join(fx.dir, 'repo'), { 'a.txt': 'a\n' });
+  const r = await runCli(['--store', fx.store, 'run', '--no-snapshots', '--', process.execPath, '-e', "require('fs').writeFileSync('a.txt', 'b')"], {}, repo);
+  assert.equal(r.code, 0, r.stderr);
+  const id = (JSON.parse((await runCli(['--store', fx.store, 'list', '--json', '--limit', '1'])).stdout) as { id: string }[])[0].id;
+  const changes = await runCli(['--store', fx.store, 'changes', id]);
+  assert.equal(changes.code, 1);
+  assert.match(changes.stderr, /snapshots are turned off/);
+  assert.equal(execFileSync('git', ['for-each-ref', 'refs/agent-tasks'], { cwd: repo, encoding: 'utf8' }), '');
+});
+
 test('a task in a folder that is not a git repository: no snapshots, "not a git repository", exit 1', async (t) => {
   const fx = await setup(t);
   const plain = path.join(fx.dir, 'plain');

@@ -118,6 +118,7 @@ test('settings: names, types, defaults, descriptions', () => {
     'agentTasks.permissions.timeoutMinutes',
     'agentTasks.resumeAfterUsageLimit',
     'agentTasks.resumePrompt',
+    'agentTasks.snapshots.enabled',
     'agentTasks.statusBar.enabled',
   ]);
   for (const [key, schema] of Object.entries(props as Record<string, { description?: string; markdownDescription?: string }>)) {
@@ -131,6 +132,7 @@ test('settings: names, types, defaults, descriptions', () => {
   assert.equal(props['agentTasks.onWindowClose'].default, 'keepRunning');
   assert.equal(props['agentTasks.permissions.timeoutMinutes'].default, 0);
   assert.equal(props['agentTasks.resumeAfterUsageLimit'].default, true);
+  assert.equal(props['agentTasks.snapshots.enabled'].default, true);
   assert.deepEqual(props['agentTasks.onWindowClose'].enum, ['keepRunning', 'stop']);
   assert.equal(props['agentTasks.resumePrompt'].default, DEFAULT_RESUME_PROMPT, 'the manifest and the code agree');
   const profile = props['agentTasks.agents'].additionalProperties.anyOf[0];

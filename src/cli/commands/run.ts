@@ -1,4 +1,5 @@
 /** `agent-tasks run`: a command as a journaled task, its output streamed to this terminal. */
+import { SNAPSHOTS_OFF } from '../../core/gitSnapshot';
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as os from 'node:os';
@@ -36,6 +37,7 @@ export const runCommand: Command = {
       { name: 'detach', description: "Return at once: a supervisor process runs the task with no terminal; the task's id is the last line printed" },
       { name: 'worktree', description: 'Run in a new git worktree, on a new branch agent-tasks/<name>-<id> from HEAD, not in the folder itself' },
       { name: 'no-worktree', description: 'With --agent NAME: run in the folder itself, even when the profile says "worktree": true' },
+      { name: 'no-snapshots', description: "Take no git snapshots of the work tree at the run's start and end (changes and diff then have nothing to show)" },
       JSON_OPTION,
       STORE_OPTION,
     ],
@@ -66,6 +68,7 @@ export const runCommand: Command = {
 
 async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const spec = await runSpec(parsed);
+  if (hasFlag(parsed, 'no-snapshots')) spec.snapshots = { take: false, reason: SNAPSHOTS_OFF };
   if (spec.worktree) writeErr(`${PROGRAM}: working in ${spec.cwd}, a new worktree on branch ${spec.worktree.branch}\n`);
   const started = { yes: false };
   try {

@@ -14,6 +14,7 @@ export const ON_WINDOW_CLOSE_SETTING = 'agentTasks.onWindowClose';
 export type OnWindowClose = 'keepRunning' | 'stop';
 export const PERMISSION_TIMEOUT_SETTING = 'agentTasks.permissions.timeoutMinutes';
 export const RESUME_AFTER_LIMIT_SETTING = 'agentTasks.resumeAfterUsageLimit';
+export const SNAPSHOTS_SETTING = 'agentTasks.snapshots.enabled';
 /** What a resumed session is told when the user did not type a message (agentTasks.resumePrompt's default). */
 export const DEFAULT_RESUME_PROMPT = 'You were interrupted. Continue where you left off.';
 const RESUME_PROMPT_MAX_CHARS = 10_000;
