@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Module from 'node:module';
+import { extension, restoreRequire, vscode } from './helpers/fakeVscodeRequire';
 import { TaskRunner, type TaskSpec } from '../../src/core/taskRunner';
 import { TaskStore } from '../../src/core/taskStore';
 import type { TaskRow } from '../../src/core/taskTypes';
@@ -24,17 +24,6 @@ import { waitFor } from '../helpers/waitFor';
 
 const ROOT = path.join(__dirname, '../../..');
 
-// Route `require('vscode')` to the fake before the extension loads.
-const moduleWithResolve = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
-const originalResolve = moduleWithResolve._resolveFilename;
-moduleWithResolve._resolveFilename = function (request: string, ...rest: unknown[]) {
-  if (request === 'vscode') return path.join(__dirname, 'helpers/fakeVscode.js');
-  return originalResolve.call(this, request, ...rest);
-};
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const vscode = require('./helpers/fakeVscode') as typeof import('./helpers/fakeVscode');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const extension = require('../../src/extension/extension') as typeof import('../../src/extension/extension');
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const changesView = require('../../src/extension/changesView') as typeof import('../../src/extension/changesView');
 const { fake } = vscode;
@@ -125,7 +114,7 @@ before(async () => {
 });
 
 after(() => {
-  moduleWithResolve._resolveFilename = originalResolve;
+  restoreRequire();
   rmSync(tmp, { recursive: true, force: true });
 });
 

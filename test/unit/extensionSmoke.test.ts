@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import Module from 'node:module';
+import { extension, restoreRequire, vscode } from './helpers/fakeVscodeRequire';
 import { TaskStore } from '../../src/core/taskStore';
 import type { TaskRow } from '../../src/core/taskTypes';
 import { waitFor } from '../helpers/waitFor';
@@ -17,17 +17,6 @@ import { waitFor } from '../helpers/waitFor';
 const ROOT = path.join(__dirname, '../../..');
 const FAKE_AGENT = path.join(ROOT, 'test/fixtures/fakeAgent.js');
 
-// Route `require('vscode')` to the fake before the extension loads.
-const moduleWithResolve = Module as unknown as { _resolveFilename(request: string, ...rest: unknown[]): string };
-const originalResolve = moduleWithResolve._resolveFilename;
-moduleWithResolve._resolveFilename = function (request: string, ...rest: unknown[]) {
-  if (request === 'vscode') return path.join(__dirname, 'helpers/fakeVscode.js');
-  return originalResolve.call(this, request, ...rest);
-};
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const vscode = require('./helpers/fakeVscode') as typeof import('./helpers/fakeVscode');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const extension = require('../../src/extension/extension') as typeof import('../../src/extension/extension');
 const { fake } = vscode;
 
 let tmp: string;
@@ -131,7 +120,7 @@ before(() => {
 });
 
 after(() => {
-  moduleWithResolve._resolveFilename = originalResolve;
+  restoreRequire();
   rmSync(tmp, { recursive: true, force: true });
 });
 
