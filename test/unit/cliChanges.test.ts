@@ -194,14 +194,14 @@ test('a live run: changes compares its start with the work tree now', async (t) 
 test('changes and diff of an unknown id, without a store, and usage errors', async (t) => {
   const fx = await setup(t);
   const noStore = await runCli(['--store', fx.store, 'changes', 'abc']);
-  assert.equal(noStore.code, 1);
+  assert.equal(noStore.code, 2);
   assert.match(noStore.stderr, /no task store at .* yet[^]*no task with id "abc"\n$/);
   const plain = path.join(fx.dir, 'plain');
   await fsp.mkdir(plain);
   await runScript(fx, plain, '');
   for (const verb of ['changes', 'diff']) {
     const unknown = await runCli(['--store', fx.store, verb, 'zzzz']);
-    assert.equal(unknown.code, 1, verb);
+    assert.equal(unknown.code, 2, verb);
     assert.equal(unknown.stderr, 'agent-tasks: no task with id "zzzz"\n');
     const empty = await runCli(['--store', fx.store, verb, '']);
     assert.equal(empty.code, 2, verb);

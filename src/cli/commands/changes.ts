@@ -20,8 +20,8 @@ export const changesCommand: Command = {
       'status is added, modified, deleted or renamed; insertions and deletions are null for a binary',
       'file (or one over 50 MB). Paths are relative to the work tree\'s top folder.',
       `\`${PROGRAM} diff ID [PATH]\` prints the patch.`,
-      'Exit code: 0; 1 for an unknown or ambiguous ID, or a task without snapshots (the reason is on',
-      'stderr: not a git repository, Restricted Mode, git missing…); 2 for a usage error.',
+      'Exit code: 0; 1 for a task without snapshots (the reason is on stderr: not a git repository,',
+      'Restricted Mode, git missing…); 2 for an unknown or ambiguous ID or a usage error.',
     ].join('\n'),
   },
   run,
@@ -29,7 +29,7 @@ export const changesCommand: Command = {
 
 async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const changes = await resolveTaskChanges(parsed, storeDir, 'changes');
-  if (changes === 1) return 1;
+  if (typeof changes === 'number') return changes;
   const files = await listChanges(changes.cwd, changes.from, changes.to);
   if (hasFlag(parsed, 'json')) {
     writeOut(JSON.stringify(files.map(jsonFile), null, 2) + '\n');

@@ -22,8 +22,8 @@ export const diffCommand: Command = {
       'characters are removed (the files are whatever the agent wrote). PATH is one file as',
       `\`${PROGRAM} changes\` lists it (relative to the work tree's top folder, or to the current`,
       'folder); a renamed file shows as its rename.',
-      'Exit code: 0; 1 for an unknown or ambiguous ID, a task without snapshots (the reason is on',
-      'stderr), or a PATH the task did not change; 2 for a usage error.',
+      'Exit code: 0; 1 for a task without snapshots (the reason is on stderr) or a PATH the task did',
+      'not change; 2 for an unknown or ambiguous ID or a usage error.',
     ].join('\n'),
   },
   run,
@@ -31,7 +31,7 @@ export const diffCommand: Command = {
 
 async function run(parsed: ParsedArgs, storeDir: string): Promise<number> {
   const changes = await resolveTaskChanges(parsed, storeDir, 'diff');
-  if (changes === 1) return 1;
+  if (typeof changes === 'number') return changes;
   const file = parsed.positionals[1];
   let paths: string[] = [];
   if (file !== undefined) {

@@ -19,18 +19,19 @@ export interface TaskChanges {
 }
 
 /**
- * Finds the task and its change range; on any problem (no such task, an ambiguous prefix, no
- * snapshots and why) says so on stderr and returns 1. A run without an end snapshot (still
+ * Finds the task and its change range; on a problem says so on stderr and returns the exit code:
+ * 2 for no such task or an ambiguous prefix (as every verb that takes an id), 1 for a task with
+ * no snapshots to compare (and why). A run without an end snapshot (still
  * running, or its end was never snapshotted) is compared with a snapshot taken now: the CLI is
  * run by the user in a terminal, where git may run as it does for them.
  */
-export async function resolveTaskChanges(parsed: ParsedArgs, storeDir: string, command: string): Promise<TaskChanges | 1> {
+export async function resolveTaskChanges(parsed: ParsedArgs, storeDir: string, command: string): Promise<TaskChanges | 1 | 2> {
   const idOrPrefix = taskIdArg(parsed, command);
   // The store is closed before git runs: a big diff must not hold it open.
   const found = await withExistingStore(storeDir, 'read', () => ({ problem: `no task with id ${JSON.stringify(idOrPrefix)}\n` }), (store) => lookupTask(store, idOrPrefix));
   if ('problem' in found) {
     writeErr(`${PROGRAM}: ${found.problem}`);
-    return 1;
+    return 2;
   }
   const row = found.row;
   const range = await changeRange(row.git, { allowSnapshotNow: true });
