@@ -813,7 +813,8 @@ describe('Agent Tasks in code-server (trusted workspace)', { timeout: 12 * 60_00
         "the diff editor showing the agent's line",
         async () => {
           const title = (await w.page.locator('.part.editor .editor-group-container.active .tab.active').first().innerText().catch(() => '')).trim();
-          const text = ((await diffEditor.innerText().catch(() => '')) ?? '').replace(/\u00a0/g, ' ');
+          // Whitespace collapsed: a narrow editor word-wraps the line ("A line \nthe \nagent …").
+          const text = ((await diffEditor.innerText().catch(() => '')) ?? '').replace(/\u00a0/g, ' ').replace(/\s+/g, ' ');
           seen = { title, text };
           return text.includes(EDIT_LINE) && title.includes('README.md') ? seen : undefined;
         },
