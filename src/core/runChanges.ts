@@ -33,15 +33,15 @@ export type ChangeRange =
  * never taken), start to a snapshot taken now, not kept by any ref (`live`). Takes that snapshot
  * only with `allowSnapshotNow` (git may run here: not in an untrusted workspace).
  */
-export async function changeRange(git: GitRunState | null, options: { allowSnapshotNow: boolean }): Promise<ChangeRange> {
-  if (!git) return { ok: false, reason: 'no snapshots were taken (the run predates them)' };
-  if (git.unavailable) return { ok: false, reason: git.unavailable };
-  if (!git.root || !git.start) return { ok: false, reason: 'the start snapshot was not taken' };
-  if (git.end) return { ok: true, root: git.root, from: git.start, to: git.end, live: false };
+export async function changeRange(state: GitRunState | null, options: { allowSnapshotNow: boolean }): Promise<ChangeRange> {
+  if (!state) return { ok: false, reason: 'no snapshots were taken (the run predates them)' };
+  if (state.unavailable) return { ok: false, reason: state.unavailable };
+  if (!state.root || !state.start) return { ok: false, reason: 'the start snapshot was not taken' };
+  if (state.end) return { ok: true, root: state.root, from: state.start, to: state.end, live: false };
   if (!options.allowSnapshotNow) return { ok: false, reason: 'no end snapshot, and git may not run here (Restricted Mode)' };
-  const work = await findWorkTree(git.root);
+  const work = await findWorkTree(state.root);
   if ('unavailable' in work) return { ok: false, reason: work.unavailable };
-  return { ok: true, root: git.root, from: git.start, to: await takeSnapshot(work), live: true };
+  return { ok: true, root: state.root, from: state.start, to: await takeSnapshot(work), live: true };
 }
 
 /** The files that differ between two trees, with rename detection and line counts. */

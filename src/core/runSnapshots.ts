@@ -47,12 +47,9 @@ export class RunSnapshots {
   async end(): Promise<void> {
     if (!this.startState) return;
     const state = await this.startState;
-    if (!state || !state.root || !state.start) return;
+    if (!state?.root || !state.start) return;
     try {
-      const work = await findWorkTree(state.root);
-      if ('unavailable' in work) throw new Error(work.unavailable);
-      const end = await takeSnapshot(work, { ref: snapshotRef(this.taskId, 'end') });
-      await this.journal.recordGit(this.taskId, { ...state, end });
+      await recordEndSnapshot(this.journal, this.taskId, state, state.root);
     } catch (err) {
       this.log(`Task ${this.taskId}: no end snapshot: ${errorMessage(err)}`);
     }
@@ -95,10 +92,7 @@ export async function snapshotInterruptedRuns(journal: Pick<RunJournal, 'recordG
     const state = row.git;
     if (!state?.root || !state.start || state.end) continue;
     try {
-      const work = await findWorkTree(state.root);
-      if ('unavailable' in work) throw new Error(work.unavailable);
-      const end = await takeSnapshot(work, { ref: snapshotRef(row.id, 'end') });
-      await journal.recordGit(row.id, { ...state, end });
+      await recordEndSnapshot(journal, row.id, state, state.root);
       recorded++;
     } catch (err) {
       log(`Task ${row.id}: no end snapshot after the interruption: ${errorMessage(err)}`);
@@ -116,4 +110,12 @@ export async function dropSnapshotsOf(removed: readonly { readonly id: string; r
     if ('unavailable' in work) continue;
     await dropSnapshotRefs(work.root, ids).catch((err: unknown) => log(`Could not delete the snapshot refs of ${ids.length} removed task(s) in ${root}: ${errorMessage(err)}`));
   }
+}
+
+/** Takes the end snapshot of the work tree at `root`, keeps it under the task's end ref and journals it with the start state. */
+async function recordEndSnapshot(journal: Pick<RunJournal, 'recordGit'>, taskId: string, state: GitRunState, root: string): Promise<void> {
+  const work = await findWorkTree(root);
+  if ('unavailable' in work) throw new Error(work.unavailable);
+  const end = await takeSnapshot(work, { ref: snapshotRef(taskId, 'end') });
+  await journal.recordGit(taskId, { ...state, end });
 }

@@ -112,6 +112,22 @@ after(() => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
+/** Journals an interrupted run of `row`'s agent, session and worktree under `id` (as if its supervisor had died). */
+async function recordInterruptedCopy(row: TaskRow, id: string, name: string): Promise<string> {
+  const store = await TaskStore.open({ dir: storeDir });
+  try {
+    await store.finishTask(
+      id,
+      { status: 'interrupted', error: 'Interrupted: test', exit_code: null, signal: null },
+      { id, name, agent: 'iso', command: process.execPath, args: row.args, cwd: row.cwd, workspace: repo, prompt: name, format: 'claude-stream-json', session_id: row.session_id },
+    );
+    await store.recordGit(id, row.git!);
+  } finally {
+    await store.close();
+  }
+  return id;
+}
+
 test('Run Agent Task…: the prompt box says where, the profile\'s "worktree" first, and its button switches; a worktree run works there and is resumed, restarted and run again as such', async () => {
   fake.reset();
   fake.workspaceFolders = [{ uri: vscode.Uri.file(repo), name: 'repo', index: 0 }];
@@ -164,18 +180,7 @@ test('Run Agent Task…: the prompt box says where, the profile\'s "worktree" fi
     assert.equal((await finished(scripted!)).cwd, repo);
 
     // The run as if interrupted (its supervisor died): Resume and Restart continue in its worktree.
-    const store = await TaskStore.open({ dir: storeDir });
-    const interruptedId = 'c0000000-0000-4000-8000-00000000000b';
-    try {
-      await store.finishTask(
-        interruptedId,
-        { status: 'interrupted', error: 'Interrupted: test', exit_code: null, signal: null },
-        { id: interruptedId, name: 'Tidy the README', agent: 'iso', command: process.execPath, args: row.args, cwd: row.cwd, workspace: repo, prompt: 'Tidy the README', format: 'claude-stream-json', session_id: row.session_id },
-      );
-      await store.recordGit(interruptedId, row.git!);
-    } finally {
-      await store.close();
-    }
+    const interruptedId = await recordInterruptedCopy(row, 'c0000000-0000-4000-8000-00000000000b', 'Tidy the README');
     const resumedId = (await vscode.commands.executeCommand('agentTasks.recover', { taskId: interruptedId, action: 'resume', stopAgent: true })) as string;
     assert.ok(resumedId, fake.messages.map((m) => m.text).join('\n'));
     const resumed = await finished(resumedId);
@@ -185,18 +190,7 @@ test('Run Agent Task…: the prompt box says where, the profile\'s "worktree" fi
     const lastArgv = JSON.parse(readFileSync(argvFile, 'utf8').trim().split('\n').pop()!) as string[];
     assert.deepEqual(lastArgv.slice(-4), ['--resume', row.session_id, '--output-format', 'stream-json']);
 
-    const store2 = await TaskStore.open({ dir: storeDir });
-    const interrupted2 = 'c0000000-0000-4000-8000-00000000000c';
-    try {
-      await store2.finishTask(
-        interrupted2,
-        { status: 'interrupted', error: 'Interrupted: test', exit_code: null, signal: null },
-        { id: interrupted2, name: 'Tidy again', agent: 'iso', command: process.execPath, args: row.args, cwd: row.cwd, workspace: repo, prompt: 'Tidy again', format: 'claude-stream-json', session_id: row.session_id },
-      );
-      await store2.recordGit(interrupted2, row.git!);
-    } finally {
-      await store2.close();
-    }
+    const interrupted2 = await recordInterruptedCopy(row, 'c0000000-0000-4000-8000-00000000000c', 'Tidy again');
     const restartedId = (await vscode.commands.executeCommand('agentTasks.recover', { taskId: interrupted2, action: 'restart', stopAgent: true })) as string;
     const restarted = await finished(restartedId);
     assert.equal(restarted.cwd, row.cwd, 'restarted in its worktree');
